@@ -1,0 +1,161 @@
+"""Client settings, built from a connection's fields without importing Airflow.
+
+Connection mapping: password = API key; host = base URL (default ``https://app.onecodex.com``; a
+full URL with scheme and port such as ``http://127.0.0.1:8000`` points at the local simulator);
+extras tune auth and HTTP behaviour (see :data:`EXTRA_FIELDS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_onecodex import __version__
+from airflow_provider_onecodex.api.paging import DEFAULT_PER_PAGE, validate_per_page
+from airflow_provider_onecodex.api.retry import RetryPolicy
+
+DEFAULT_BASE_URL = "https://app.onecodex.com"
+AUTH_STYLES = ("basic", "header")
+MASKED_PLACEHOLDER = "***"
+USER_AGENT = f"airflow-provider-onecodex/{__version__}"
+
+# extra name -> (default, description); read by get_provider_info's form too.
+EXTRA_FIELDS: dict[str, tuple[Any, str]] = {
+    "auth_style": ("basic", "basic: HTTP Basic with the key as username; header: X-API-Key header."),
+    "connect_timeout": (10.0, "Seconds to wait for a TCP/TLS connection."),
+    "read_timeout": (60.0, "Seconds to wait for a response once connected."),
+    "max_retries": (4, "Retries of a transient failure (429, 5xx, timeouts) after the first attempt."),
+    "max_retry_after": (60.0, "Longest Retry-After honoured, seconds; a longer one raises at once."),
+    "page_size": (DEFAULT_PER_PAGE, "Records per page when listing (1-1000)."),
+}
+
+
+class OneCodexConfigError(ValueError):
+    """A connection field or extra is unusable. The message names it, never the API key."""
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs. ``api_key`` is excluded from ``repr``.
+
+    :param api_key: the One Codex API key (32 characters for real keys).
+    :param base_url: scheme, host and optional port, without ``/api/v1``.
+    :param auth_style: ``"basic"`` (key as username, empty password) or ``"header"`` (``X-API-Key``).
+    :param connect_timeout: seconds (default 10).
+    :param read_timeout: seconds (default 60).
+    :param page_size: records per listing page (default 100, max 1000).
+    :param retry: the retry policy.
+    """
+
+    api_key: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    auth_style: str = "basic"
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    page_size: int = DEFAULT_PER_PAGE
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    user_agent: str = USER_AGENT
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.api_key, str) or not self.api_key.strip():
+            raise OneCodexConfigError("the One Codex API key (connection password) is empty")
+        if self.api_key.strip() == MASKED_PLACEHOLDER:
+            raise OneCodexConfigError(
+                "the One Codex API key is Airflow's masked placeholder '***', not a key: set the real key"
+            )
+        if self.auth_style not in AUTH_STYLES:
+            raise OneCodexConfigError(f"auth_style must be one of {AUTH_STYLES}, got {self.auth_style!r}")
+        for name in ("connect_timeout", "read_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise OneCodexConfigError(f"{name} must be a number of seconds > 0, got {value!r}")
+        try:
+            validate_per_page(self.page_size, "page_size")
+        except (TypeError, ValueError) as exc:
+            raise OneCodexConfigError(str(exc)) from None
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """``(connect, read)`` seconds, as requests takes it."""
+        return (float(self.connect_timeout), float(self.read_timeout))
+
+
+def normalize_base_url(host: str | None, port: int | None = None, schema: str | None = None) -> str:
+    """The base URL from a connection's host (and port/schema when the host has no scheme).
+
+    ``None``/empty -> ``https://app.onecodex.com``; ``app.onecodex.com`` -> ``https://app.onecodex.com``;
+    ``http://127.0.0.1:8000/`` or ``.../api/v1`` -> ``http://127.0.0.1:8000``.
+
+    :raises OneCodexConfigError: a scheme other than http/https, or no host name.
+    """
+    if host is None or not str(host).strip():
+        return DEFAULT_BASE_URL
+    text = str(host).strip()
+    if "://" not in text:
+        scheme = schema if schema in ("http", "https") else "https"
+        text = f"{scheme}://{text}"
+        if port and not urlsplit(text).port:
+            text = f"{text}:{int(port)}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise OneCodexConfigError(f"host must be an http(s) URL, got scheme {parts.scheme!r}")
+    if not parts.hostname:
+        raise OneCodexConfigError(f"host has no host name: {host!r}")
+    if parts.username or parts.password:
+        raise OneCodexConfigError("host must not carry credentials: put the API key in the password")
+    path = parts.path.rstrip("/")
+    if path.endswith("/api/v1"):
+        path = path[: -len("/api/v1")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _number(extra: Mapping[str, Any], name: str, *, integer: bool = False) -> Any:
+    value = extra.get(name)
+    if value is None or value == "":
+        return EXTRA_FIELDS[name][0]
+    if isinstance(value, str):
+        try:
+            value = int(value) if integer else float(value)
+        except ValueError:
+            raise OneCodexConfigError(f"connection extra {name!r} must be a number, got {value!r}") from None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (integer and not isinstance(value, int))
+    ):
+        raise OneCodexConfigError(f"connection extra {name!r} must be a number, got {value!r}")
+    return value
+
+
+def config_from_connection(
+    *,
+    host: str | None,
+    password: str | None,
+    extra: Mapping[str, Any] | None = None,
+    port: int | None = None,
+    schema: str | None = None,
+) -> ClientConfig:
+    """Build a :class:`ClientConfig` from an Airflow connection's fields.
+
+    :raises OneCodexConfigError: empty or placeholder key, bad host, or an extra of the wrong type
+        or range (the message names the extra and its value; the key is never included).
+    """
+    extra = dict(extra or {})
+    max_retries = _number(extra, "max_retries", integer=True)
+    if max_retries < 0:
+        raise OneCodexConfigError(f"connection extra 'max_retries' must be >= 0, got {max_retries!r}")
+    max_retry_after = _number(extra, "max_retry_after")
+    if max_retry_after < 0:
+        raise OneCodexConfigError(f"connection extra 'max_retry_after' must be >= 0, got {max_retry_after!r}")
+    auth_style = extra.get("auth_style") or EXTRA_FIELDS["auth_style"][0]
+    return ClientConfig(
+        api_key=password or "",
+        base_url=normalize_base_url(host, port, schema),
+        auth_style=str(auth_style),
+        connect_timeout=_number(extra, "connect_timeout"),
+        read_timeout=_number(extra, "read_timeout"),
+        page_size=_number(extra, "page_size", integer=True),
+        retry=RetryPolicy(max_attempts=max_retries + 1, max_retry_after=float(max_retry_after)),
+    )

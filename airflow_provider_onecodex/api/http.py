@@ -1,0 +1,126 @@
+"""What the sync and the async client share: headers, response decoding, transport-error text.
+
+Only the transport differs between :mod:`.client` (requests) and :mod:`.async_client` (httpx);
+every decision about a response is made here, once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_onecodex.api.config import ClientConfig
+from airflow_provider_onecodex.api.errors import OneCodexResponseError, error_for_status
+from airflow_provider_onecodex.api.ids import API_PREFIX
+from airflow_provider_onecodex.api.paging import Pager, validate_max_records, validate_per_page
+from airflow_provider_onecodex.api.resources import (
+    LIST_VARIANTS,
+    query_params,
+    validate_resource,
+    validate_sort,
+    validate_where,
+)
+
+# Idempotent methods are retried; POST is not (download_uri "should not be repeatedly retried").
+RETRIED_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
+
+
+def request_headers(config: ClientConfig) -> dict[str, str]:
+    """Headers sent on every One Codex API request (never on pre-signed URLs)."""
+    headers = {"Accept": "application/json", "User-Agent": config.user_agent}
+    if config.auth_style == "header":
+        headers["X-API-Key"] = config.api_key
+    else:
+        token = base64.b64encode(f"{config.api_key}:".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+    return headers
+
+
+def secret_forms(api_key: str) -> list[str]:
+    """The key and the Basic-auth token derived from it: what log masking must hide."""
+    return [api_key, base64.b64encode(f"{api_key}:".encode()).decode("ascii")]
+
+
+def decode_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    method: str,
+    path: str,
+    expect: type | None,
+) -> Any:
+    """Turn one HTTP response into JSON data or a typed error.
+
+    :param expect: ``dict`` or ``list`` to require that JSON type, ``None`` for any JSON (or no body
+        on 204).
+    :raises OneCodexAPIError: (a subclass per status class) for any non-2xx status.
+    :raises OneCodexResponseError: a 2xx whose body is not JSON of the expected type; the message
+        names the route and the content type, never the body.
+    """
+    content_type = headers.get("content-type") or headers.get("Content-Type") or ""
+    if not 200 <= status < 300:
+        raise error_for_status(status, method, path, body, content_type, headers.get("retry-after"))
+    if status == 204 or (not body and expect is None):
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise OneCodexResponseError(
+            status,
+            method,
+            path,
+            f"expected JSON but got {len(body)} bytes of {content_type or 'unknown content type'} "
+            "that do not parse as JSON",
+        ) from None
+    if expect is not None and not isinstance(data, expect):
+        raise OneCodexResponseError(
+            status,
+            method,
+            path,
+            f"expected a JSON {'object' if expect is dict else 'array'} ({content_type}), "
+            f"got {type(data).__name__}",
+        )
+    if isinstance(data, list) and expect is list and any(not isinstance(item, dict) for item in data):
+        raise OneCodexResponseError(status, method, path, "expected an array of JSON objects")
+    return data
+
+
+def describe_transport_error(exc: BaseException, config: ClientConfig) -> str:
+    """A short, URL-free description of a connection failure or timeout."""
+    name = type(exc).__name__
+    lowered = name.lower()
+    if "readtimeout" in lowered or lowered == "timeout" or "pooltimeout" in lowered:
+        return f"no response within the read timeout of {config.read_timeout:g} s ({name})"
+    if "connecttimeout" in lowered:
+        return f"could not connect within {config.connect_timeout:g} s ({name})"
+    return f"connection failed ({name})"
+
+
+def build_listing(
+    config: ClientConfig,
+    resource: str,
+    where: object,
+    sort: object,
+    per_page: int | None,
+    max_records: int | None,
+    max_pages: int,
+    variant: str | None,
+) -> tuple[str, dict[str, str], Pager]:
+    """Validate a listing's arguments and return ``(path, query params, pager)``; shared by both clients.
+
+    :raises TypeError, ValueError: a bad argument, named in the message.
+    """
+    resource = validate_resource(resource)
+    params = query_params(validate_where(where), validate_sort(sort))
+    size = config.page_size if per_page is None else validate_per_page(per_page)
+    limit = validate_max_records(max_records)
+    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+        raise ValueError(f"max_pages must be a positive int, got {max_pages!r}")
+    path = f"{API_PREFIX}/{resource}"
+    if variant is not None:
+        if variant not in LIST_VARIANTS:
+            raise ValueError(f"variant must be one of {sorted(LIST_VARIANTS)} or None, got {variant!r}")
+        path += f"/{variant}"
+    return path, params, Pager(path, size, limit, max_pages)

@@ -1,0 +1,147 @@
+"""Shapes of One Codex records, as plain dicts typed by ``TypedDict``, and timestamp parsing.
+
+Records are returned exactly as the API sent them (JSON-native, so they cross XCom and trigger
+events unchanged). Unknown extra fields are kept; optional fields (``tax_id``, ``updated_at``,
+``job_args``, ``cost``, ``results_uri``...) may be missing. Field lists follow the One Codex API
+reference ("Analysis family", "Resources").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypedDict
+
+import pendulum
+
+# {"$ref": "/api/v1/<resource>/<id>"}
+Ref = TypedDict("Ref", {"$ref": str})
+
+_AnalysisBase = TypedDict(
+    "_AnalysisBase",
+    {
+        "$uri": str,
+        "complete": bool,
+        "success": bool,
+        "created_at": str,
+        "updated_at": "str | None",
+        "error_msg": "str | None",
+        "job": Ref,
+        "sample": Ref,
+        "job_args": "dict[str, Any] | None",
+        "draft": bool,
+        "cost": "dict[str, Any] | None",
+        "dependencies": "list[Ref]",
+    },
+    total=False,
+)
+
+
+class Analysis(_AnalysisBase, total=False):
+    """``/api/v1/analyses/{id}``: any analysis type."""
+
+    analysis_type: str
+
+
+class Alignment(_AnalysisBase, total=False):
+    """``/api/v1/alignments/{id}``: a WGS sample aligned against a reference genome (``tax_id``)."""
+
+    tax_id: str
+
+
+class Classification(_AnalysisBase, total=False):
+    """``/api/v1/classifications/{id}``; ``results_uri`` is a pre-signed link or null."""
+
+    results_uri: str | None
+
+
+Panel = _AnalysisBase
+
+Sample = TypedDict(
+    "Sample",
+    {
+        "$uri": str,
+        "created_at": str,
+        "updated_at": "str | None",
+        "filename": "str | None",
+        "size": "int | None",
+        "status": str,
+        "visibility": str,
+        "error_msg": "str | None",
+        "metadata": Ref,
+        "owner": Ref,
+        "primary_classification": "Ref | None",
+        "project": "Ref | None",
+        "tags": "list[Ref]",
+    },
+    total=False,
+)
+
+Metadata = TypedDict(
+    "Metadata",
+    {
+        "$uri": str,
+        "sample": Ref,
+        "custom": "dict[str, Any]",
+        "name": "str | None",
+        "description": "str | None",
+        "external_sample_id": "str | None",
+        "date_collected": "str | None",
+        "date_sequenced": "str | None",
+        "library_type": "str | None",
+        "platform": "str | None",
+        "sample_type": "str | None",
+        "location_lat": "float | None",
+        "location_lon": "float | None",
+        "location_string": "str | None",
+        "starred": bool,
+        "updated_at": "str | None",
+    },
+    total=False,
+)
+
+Tag = TypedDict("Tag", {"$uri": str, "name": str}, total=False)
+
+Job = TypedDict(
+    "Job",
+    {"$uri": str, "name": str, "analysis_type": str, "created_at": str, "public": bool},
+    total=False,
+)
+
+
+class Account(TypedDict, total=False):
+    """``/api/v1/account``: one object, not a list."""
+
+    email: str
+    username: str | None
+    created_at: str
+    confirmed_at: str | None
+    credits: str
+    coupons: list[Any]
+    user: Ref
+
+
+def parse_timestamp(value: object) -> pendulum.DateTime | None:
+    """A One Codex timestamp as an aware UTC ``pendulum.DateTime``; ``None`` for null/empty.
+
+    Accepts RFC 3339 with ``Z`` or an offset, with or without microseconds, naive strings (taken as
+    UTC, as ``account.confirmed_at`` is sent), ``datetime`` objects and Potion's ``{"$date": ms}``.
+
+    :raises ValueError: a string that is not a timestamp, naming it.
+    :raises TypeError: any other type.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict) and set(value) == {"$date"} and isinstance(value["$date"], (int, float)):
+        return pendulum.from_timestamp(value["$date"] / 1000, tz="UTC")
+    if isinstance(value, datetime):
+        dt = pendulum.instance(value, tz="UTC")
+        return dt.in_timezone("UTC")
+    if not isinstance(value, str):
+        raise TypeError(f"timestamp must be a string, got {value!r}")
+    try:
+        parsed = pendulum.parse(value, tz="UTC")
+    except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:
+        raise ValueError(f"not an RFC 3339 timestamp: {value!r}") from exc
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
+    return parsed.in_timezone("UTC")

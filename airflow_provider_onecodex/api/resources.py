@@ -1,0 +1,100 @@
+"""The One Codex v1 resources this provider reads, and the argument checks shared by every call.
+
+Routes and filter grammar: One Codex API reference, "Filtering (where) and sorting (sort)" and
+"Resources".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+# Routes that list analyses: one analysis id is visible on /analyses and on its typed route.
+ANALYSIS_RESOURCES = frozenset(
+    {
+        "analyses",
+        "alignments",
+        "classifications",
+        "panels",
+        "functional_profiles",
+        "mlsts",
+        "workflows",
+    }
+)
+OTHER_RESOURCES = frozenset(
+    {"samples", "metadata", "tags", "jobs", "documents", "events", "users", "projects", "webhooks"}
+)
+RESOURCES = ANALYSIS_RESOURCES | OTHER_RESOURCES
+# Extra listings: GET /api/v1/<resource>/public and /organization.
+LIST_VARIANTS = frozenset({"public", "organization"})
+
+
+def validate_resource(value: object, name: str = "resource", *, analyses_only: bool = False) -> str:
+    """``value`` if it names a known route (``"alignments"``, ``"samples"``...), else raise.
+
+    :raises TypeError: not a string.
+    :raises ValueError: unknown resource (the message lists the known ones).
+    """
+    known = ANALYSIS_RESOURCES if analyses_only else RESOURCES
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {sorted(known)}, got {value!r}")
+    if value not in known:
+        raise ValueError(f"{name} must be one of {sorted(known)}, got {value!r}")
+    return value
+
+
+def _json_object(value: object, name: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        # Templated fields render to strings: accept the JSON text of an object.
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a JSON object, got {value!r}") from None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a JSON object (dict), got {value!r}")
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be JSON-serializable: {exc}") from None
+    return dict(value)
+
+
+def validate_where(value: object, name: str = "where") -> dict[str, Any] | None:
+    """A Mongo-style ``where`` clause: ``None`` or a JSON object (or its JSON text).
+
+    :raises TypeError: not a dict (nor JSON text of one), or not JSON-serializable.
+    :raises ValueError: a string that is not JSON, or an empty field name.
+    """
+    where = _json_object(value, name)
+    if where is not None and any(not isinstance(k, str) or not k for k in where):
+        raise ValueError(f"{name} field names must be non-empty strings, got {list(where)!r}")
+    return where
+
+
+def validate_sort(value: object, name: str = "sort") -> dict[str, bool] | None:
+    """A ``sort`` clause: ``None`` or a JSON object of field -> bool (``true`` = descending).
+
+    :raises TypeError: not a dict (nor JSON text of one).
+    :raises ValueError: a value that is not a boolean.
+    """
+    sort = _json_object(value, name)
+    if sort is not None:
+        for field, descending in sort.items():
+            if not isinstance(descending, bool):
+                raise ValueError(
+                    f"{name}[{field!r}] must be true (descending) or false (ascending), got {descending!r}"
+                )
+    return sort
+
+
+def query_params(where: dict[str, Any] | None, sort: dict[str, bool] | None) -> dict[str, str]:
+    """``where``/``sort`` serialized as compact JSON query parameters (never ``expand``)."""
+    params: dict[str, str] = {}
+    if where:
+        params["where"] = json.dumps(where, separators=(",", ":"))
+    if sort:
+        params["sort"] = json.dumps(sort, separators=(",", ":"))
+    return params

@@ -1,0 +1,82 @@
+"""The one completion rule for One Codex analyses (alignments, classifications, panels, ...).
+
+An analysis is terminal when ``complete`` is ``true``; its outcome is ``success`` plus
+``error_msg`` (One Codex API reference, "Completion semantics"). Anything else is refused rather
+than guessed: a record whose ``complete`` or ``success`` is missing, null or not a JSON boolean
+(``"true"`` included) raises :class:`MalformedRecordError` naming the id and the field, so it can
+never be read as success. The sensor's poke, the trigger and the operators all call this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from airflow_provider_onecodex.api.errors import MalformedRecordError
+from airflow_provider_onecodex.api.ids import record_id
+
+
+class AnalysisState(str, Enum):
+    """Where an analysis is in its lifecycle."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    def is_terminal(self) -> bool:
+        """Succeeded and failed are final for a wait (One Codex may still re-run a failure later)."""
+        return self is not AnalysisState.PENDING
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The completion rule's verdict on one record.
+
+    :ivar analysis_id: the record's id (from ``$uri``, else the id asked for).
+    :ivar state: pending, succeeded or failed.
+    :ivar error_msg: One Codex's ``error_msg`` for a failure (``None`` when it gave none).
+    """
+
+    analysis_id: str
+    state: AnalysisState
+    error_msg: str | None = None
+
+    def describe(self) -> str:
+        """``"<id> failed: <error_msg>"`` and the like, for logs and exception messages."""
+        if self.state is AnalysisState.FAILED:
+            return f"{self.analysis_id} failed: {self.error_msg or 'no error_msg given'}"
+        return f"{self.analysis_id} {self.state.value}"
+
+
+def _bool_field(record: Mapping[str, Any], name: str, analysis_id: str) -> bool:
+    if name not in record:
+        raise MalformedRecordError(f"analysis {analysis_id}: field {name!r} is missing")
+    value = record[name]
+    if not isinstance(value, bool):
+        raise MalformedRecordError(
+            f"analysis {analysis_id}: field {name!r} must be true or false, got {value!r}"
+        )
+    return value
+
+
+def completion_of(record: object, analysis_id: str | None = None) -> Completion:
+    """Apply the completion rule to one analysis record.
+
+    :param record: the JSON object returned by ``GET /api/v1/<analyses route>/{id}`` or a listing.
+    :param analysis_id: the id asked for; used when the record lacks a ``$uri``.
+    :returns: a :class:`Completion` (pending while ``complete`` is false).
+    :raises MalformedRecordError: ``record`` is not an object, or ``complete``/``success`` is missing,
+        null or not a boolean (``success`` is only required once ``complete`` is true).
+    """
+    ident = analysis_id or "<unknown id>"
+    if not isinstance(record, Mapping):
+        raise MalformedRecordError(f"analysis {ident}: expected a JSON object, got {type(record).__name__}")
+    ident = record_id(dict(record)) or ident
+    if not _bool_field(record, "complete", ident):
+        return Completion(ident, AnalysisState.PENDING)
+    if _bool_field(record, "success", ident):
+        return Completion(ident, AnalysisState.SUCCEEDED)
+    error_msg = record.get("error_msg")
+    return Completion(ident, AnalysisState.FAILED, error_msg if isinstance(error_msg, str) else None)
