@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m airflow_provider_onecodex.testing.demo
+	$(BIN)/python scripts/demo.py
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q

@@ -1,17 +1,92 @@
-"""Provider metadata read by Airflow's ProvidersManager. A pure dict: no imports, no I/O."""
+"""Provider metadata read by Airflow's ProvidersManager. A pure dict: no imports, no I/O.
+
+The connection form is declarative (``conn-fields``/``ui-field-behaviour``, Airflow 3.2+); the
+extras' defaults mirror ``airflow_provider_onecodex.api.config.EXTRA_FIELDS`` (a test keeps them equal).
+"""
 
 
-def get_provider_info() -> dict:
+def get_provider_info() -> dict[str, object]:
     return {
         "package-name": "airflow-provider-onecodex",
         "name": "One Codex",
-        "description": "Wait for One Codex alignments and analyses, and fetch samples, results and metadata.",
+        "description": (
+            "`One Codex <https://www.onecodex.com/>`__: wait for alignments and other analyses, "
+            "fetch samples, results and metadata, and write metadata back."
+        ),
         "versions": ["0.1.0"],
+        "integrations": [
+            {
+                "integration-name": "One Codex",
+                "external-doc-url": "https://developer.onecodex.com",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {"integration-name": "One Codex", "python-modules": ["airflow_provider_onecodex.hooks.onecodex"]}
+        ],
+        "operators": [
+            {
+                "integration-name": "One Codex",
+                "python-modules": ["airflow_provider_onecodex.operators.onecodex"],
+            }
+        ],
+        "sensors": [
+            {"integration-name": "One Codex", "python-modules": ["airflow_provider_onecodex.sensors.onecodex"]}
+        ],
+        "triggers": [
+            {
+                "integration-name": "One Codex",
+                "python-modules": ["airflow_provider_onecodex.triggers.onecodex"],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "onecodex",
                 "hook-class-name": "airflow_provider_onecodex.hooks.onecodex.OneCodexHook",
                 "hook-name": "One Codex",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login", "schema", "port"],
+                    "relabeling": {"password": "API key", "host": "Base URL"},
+                    "placeholders": {
+                        "host": "https://app.onecodex.com",
+                        "password": "32-character key from app.onecodex.com/settings",
+                    },
+                },
+                "conn-fields": {
+                    "auth_style": {
+                        "label": "Auth style",
+                        "description": "basic: HTTP Basic with the key as username (default); "
+                        "header: the X-API-Key header.",
+                        "schema": {"type": ["string", "null"], "enum": ["basic", "header"], "default": "basic"},
+                    },
+                    "connect_timeout": {
+                        "label": "Connect timeout (s)",
+                        "description": "Seconds to wait for a connection to One Codex (default 10).",
+                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 10},
+                    },
+                    "read_timeout": {
+                        "label": "Read timeout (s)",
+                        "description": "Seconds to wait for a response once connected (default 60).",
+                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 60},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Retries of a transient failure (429, 5xx, timeouts) after the "
+                        "first attempt (default 4).",
+                        "schema": {"type": ["integer", "null"], "minimum": 0, "default": 4},
+                    },
+                    "max_retry_after": {
+                        "label": "Longest Retry-After (s)",
+                        "description": "Longest Retry-After honoured; a longer one fails the call at "
+                        "once so no worker sleeps for hours (default 60).",
+                        "schema": {"type": ["number", "null"], "minimum": 0, "default": 60},
+                    },
+                    "page_size": {
+                        "label": "Page size",
+                        "description": "Records per page when listing, 1-1000 (default 100).",
+                        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000, "default": 100},
+                    },
+                },
             }
         ],
     }

@@ -23,7 +23,7 @@ from airflow_provider_onecodex.api.http import (
 )
 from airflow_provider_onecodex.api.ids import API_PREFIX, validate_id
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_PAGES, Pager, parse_total_count
-from airflow_provider_onecodex.api.resources import validate_resource
+from airflow_provider_onecodex.api.resources import id_arg_name, validate_resource
 from airflow_provider_onecodex.api.retry import NO_RETRY
 
 
@@ -100,7 +100,7 @@ class AsyncOneCodexClient:
     async def get_record(self, resource: str, record_id: str, suffix: str = "") -> dict[str, Any]:
         """``GET /api/v1/<resource>/<id>[/<suffix>]`` as a JSON object."""
         resource = validate_resource(resource)
-        record_id = validate_id(record_id, f"{resource} id", resource=resource)
+        record_id = validate_id(record_id, id_arg_name(resource), resource=resource)
         path = f"{API_PREFIX}/{resource}/{record_id}" + (f"/{suffix}" if suffix else "")
         data, _ = await self.request("GET", path)
         return data  # type: ignore[no-any-return]

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_onecodex import __version__
+from airflow_provider_onecodex.api.errors import OneCodexError
 from airflow_provider_onecodex.api.paging import DEFAULT_PER_PAGE, validate_per_page
 from airflow_provider_onecodex.api.retry import RetryPolicy
 
@@ -32,7 +33,7 @@ EXTRA_FIELDS: dict[str, tuple[Any, str]] = {
 }
 
 
-class OneCodexConfigError(ValueError):
+class OneCodexConfigError(OneCodexError, ValueError):
     """A connection field or extra is unusable. The message names it, never the API key."""
 
 
@@ -96,15 +97,19 @@ def normalize_base_url(host: str | None, port: int | None = None, schema: str | 
     if "://" not in text:
         scheme = schema if schema in ("http", "https") else "https"
         text = f"{scheme}://{text}"
-        if port and not urlsplit(text).port:
+        if port and ":" not in urlsplit(text).netloc:
             text = f"{text}:{int(port)}"
     parts = urlsplit(text)
+    if parts.username or parts.password:
+        raise OneCodexConfigError("host must not carry credentials: put the API key in the password")
     if parts.scheme not in ("http", "https"):
         raise OneCodexConfigError(f"host must be an http(s) URL, got scheme {parts.scheme!r}")
     if not parts.hostname:
         raise OneCodexConfigError(f"host has no host name: {host!r}")
-    if parts.username or parts.password:
-        raise OneCodexConfigError("host must not carry credentials: put the API key in the password")
+    try:
+        parts.port  # noqa: B018  (raises on a non-numeric or out-of-range port)
+    except ValueError:
+        raise OneCodexConfigError(f"host has an invalid port: {host!r}") from None
     path = parts.path.rstrip("/")
     if path.endswith("/api/v1"):
         path = path[: -len("/api/v1")]
@@ -147,7 +152,7 @@ def config_from_connection(
     if max_retries < 0:
         raise OneCodexConfigError(f"connection extra 'max_retries' must be >= 0, got {max_retries!r}")
     max_retry_after = _number(extra, "max_retry_after")
-    if max_retry_after < 0:
+    if not max_retry_after >= 0:  # NaN too
         raise OneCodexConfigError(f"connection extra 'max_retry_after' must be >= 0, got {max_retry_after!r}")
     auth_style = extra.get("auth_style") or EXTRA_FIELDS["auth_style"][0]
     return ClientConfig(

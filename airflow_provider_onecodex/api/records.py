@@ -8,10 +8,13 @@ reference ("Analysis family", "Resources").
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, TypedDict
 
 import pendulum
+
+_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")  # a bare time like "12:00" would mean "today"
 
 # {"$ref": "/api/v1/<resource>/<id>"}
 Ref = TypedDict("Ref", {"$ref": str})
@@ -138,6 +141,8 @@ def parse_timestamp(value: object) -> pendulum.DateTime | None:
         return dt.in_timezone("UTC")
     if not isinstance(value, str):
         raise TypeError(f"timestamp must be a string, got {value!r}")
+    if not _DATE_START.match(value.strip()):
+        raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
     try:
         parsed = pendulum.parse(value, tz="UTC")
     except (ValueError, pendulum.parsing.exceptions.ParserError) as exc:

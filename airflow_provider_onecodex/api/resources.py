@@ -30,6 +30,19 @@ RESOURCES = ANALYSIS_RESOURCES | OTHER_RESOURCES
 LIST_VARIANTS = frozenset({"public", "organization"})
 
 
+_SINGULAR = {
+    "analyses": "analysis",
+    "metadata": "metadata",
+    "mlsts": "mlst",
+    "functional_profiles": "functional_profile",
+}
+
+
+def id_arg_name(resource: str) -> str:
+    """The argument name users know for an id of ``resource``: ``alignments`` -> ``alignment_id``."""
+    return f"{_SINGULAR.get(resource, resource.removesuffix('s'))}_id"
+
+
 def validate_resource(value: object, name: str = "resource", *, analyses_only: bool = False) -> str:
     """``value`` if it names a known route (``"alignments"``, ``"samples"``...), else raise.
 
@@ -98,3 +111,39 @@ def query_params(where: dict[str, Any] | None, sort: dict[str, bool] | None) -> 
     if sort:
         params["sort"] = json.dumps(sort, separators=(",", ":"))
     return params
+
+
+def sample_where(
+    sample_id: object = None, tax_id: object = None, where: object = None, *, name: str = "where"
+) -> dict[str, Any] | None:
+    """Merge ``sample``/``tax_id`` filters into a user ``where`` clause.
+
+    ``sample`` is sent as ``{"$ref": "/api/v1/samples/<id>"}`` (the form the official client sends).
+
+    :raises ValueError: a bad ``sample_id``/``tax_id``, or a ``where`` that filters the same field.
+    """
+    from airflow_provider_onecodex.api.ids import ref, validate_id
+
+    clause = validate_where(where, name) or {}
+    if sample_id is not None:
+        if "sample" in clause:
+            raise ValueError(f"give sample_id or a 'sample' filter in {name}, not both")
+        clause["sample"] = ref("samples", validate_id(sample_id, "sample_id", resource="samples"))
+    if tax_id is not None:
+        if (
+            isinstance(tax_id, bool)
+            or not isinstance(tax_id, (str, int))
+            or not str(tax_id).strip().isdigit()
+        ):
+            raise ValueError(f"tax_id must be an NCBI taxonomy id such as '1280', got {tax_id!r}")
+        if "tax_id" in clause:
+            raise ValueError(f"give tax_id or a 'tax_id' filter in {name}, not both")
+        clause["tax_id"] = str(tax_id).strip()  # NCBI ids are strings in One Codex
+    return clause or None
+
+
+def uri_in_where(resource: str, ids: list[str]) -> dict[str, Any]:
+    """``{"$uri": {"$in": [...]}}``: several records of one resource in one listing request."""
+    from airflow_provider_onecodex.api.ids import build_uri
+
+    return {"$uri": {"$in": [build_uri(resource, i) for i in ids]}}

@@ -1,0 +1,290 @@
+"""Sensors that wait for One Codex analyses: alignments, classifications, panels, any analysis.
+
+Poke, reschedule and deferrable modes share one decision (:func:`~airflow_provider_onecodex.api.waiting.outcome_of`),
+so they push the same XCom value and raise the same exception with the same message for the same
+API answers:
+
+- every analysis ``complete`` and ``success`` -> done; the XCom value is the record (one id) or the
+  list of records (several ids, or a sample);
+- ``complete`` with ``success: false`` -> ``AirflowFailException`` naming the id(s) and ``error_msg``
+  (``failure_policy="fail_fast"``), or done with the failures inside the records (``"report"``);
+- 401/403/404 or a malformed record -> ``AirflowFailException`` at once (task retries would not help);
+- transient errors (429, 5xx, timeouts, connection errors) -> logged, the wait goes on; after
+  ``max_consecutive_failures`` polls in a row it fails with ``AirflowException`` (retries apply).
+
+Importing this module is cheap (no requests, httpx or tenacity at module level): DAG files import it
+on every parse.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_onecodex.api.errors import OneCodexError
+from airflow_provider_onecodex.api.resources import validate_where
+from airflow_provider_onecodex.api.waiting import (
+    OUTCOME_STATUSES,
+    WaitSpec,
+    give_up_on_transient,
+    missing_ids,
+    outcome_of,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+
+
+class OneCodexAnalysisSensor(BaseSensorOperator):
+    """Wait until One Codex analyses are complete.
+
+    Give exactly one of ``analysis_id``, ``analysis_ids`` or ``sample_id``.
+
+    :param analysis_id: one analysis id (16 hex characters); the XCom value is its record.
+    :param analysis_ids: several ids; the XCom value is the list of records, in this order.
+        Polled with one listing request per 100 ids, not one GET each.
+    :param sample_id: wait for every analysis of this sample on ``resource`` (e.g. all its
+        classifications); the XCom value is the list of records.
+    :param analysis_type: with ``sample_id`` on ``resource="analyses"``, only this type
+        (``classification``, ``alignment``, ``panel``...).
+    :param where: with ``sample_id``, an extra ``where`` filter (JSON object).
+    :param min_count: with ``sample_id``, fewer analyses than this counts as pending (default 1: a
+        sample with no analyses yet is not a success).
+    :param resource: the analyses route to poll: ``analyses`` (default), ``alignments``,
+        ``classifications``, ``panels``, ``functional_profiles``, ``mlsts``, ``workflows``.
+    :param failure_policy: ``"fail_fast"`` (default) fails as soon as one analysis failed, naming
+        every failed id and its ``error_msg``; ``"report"`` waits for all and returns the records,
+        failures included (``success: false``).
+    :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
+    :param deferrable: hand the wait to the triggerer (no worker slot while waiting). Default: the
+        ``[operators] default_deferrable`` option, else False.
+    :param max_consecutive_failures: polls in a row that may end in transient errors, after the
+        hook's own retries, before the wait fails (default 10). In reschedule mode the count
+        restarts at each poke.
+    :param poke_interval: seconds between polls in every mode (BaseSensorOperator; default 60).
+    :param timeout: seconds the whole wait may take, in every mode (default 7 days); what happens
+        then is ``AirflowSensorTimeout``, or SKIPPED with ``soft_fail=True``.
+    """
+
+    template_fields: Sequence[str] = (
+        "analysis_id",
+        "analysis_ids",
+        "sample_id",
+        "analysis_type",
+        "where",
+        "onecodex_conn_id",
+    )
+    resource_default = "analyses"
+    ui_color = "#e8f4f8"
+
+    def __init__(
+        self,
+        *,
+        analysis_id: str | None = None,
+        analysis_ids: list[str] | None = None,
+        sample_id: str | None = None,
+        analysis_type: str | None = None,
+        where: dict[str, Any] | str | None = None,
+        min_count: int = 1,
+        resource: str | None = None,
+        failure_policy: str = "fail_fast",
+        onecodex_conn_id: str = "onecodex_default",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        max_consecutive_failures: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.analysis_id = analysis_id
+        self.analysis_ids = analysis_ids
+        self.sample_id = sample_id
+        self.analysis_type = analysis_type
+        self.where = where
+        self.min_count = min_count
+        self.resource = resource or self.resource_default
+        self.failure_policy = failure_policy
+        self.onecodex_conn_id = onecodex_conn_id
+        self.deferrable = deferrable
+        self.max_consecutive_failures = max_consecutive_failures
+        self._transient_failures = 0
+
+    # -- the wait ----------------------------------------------------------------------------
+    def _ids(self) -> tuple[object, object]:
+        """(single id, list of ids) as given; subclasses rename them."""
+        return self.analysis_id, self.analysis_ids
+
+    @cached_property
+    def spec(self) -> WaitSpec:
+        """The validated wait. Built after templating; raises TypeError/ValueError naming bad input."""
+        if isinstance(self.max_consecutive_failures, bool) or not isinstance(
+            self.max_consecutive_failures, int
+        ):
+            raise TypeError(f"max_consecutive_failures must be an int, got {self.max_consecutive_failures!r}")
+        if self.max_consecutive_failures < 1:
+            raise ValueError(f"max_consecutive_failures must be >= 1, got {self.max_consecutive_failures!r}")
+        if not self.poke_interval > 0:
+            raise ValueError(f"poke_interval must be > 0 seconds, got {self.poke_interval!r}")
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+        where = self.where
+        if self.analysis_type is not None:
+            if self.resource != "analyses":
+                raise ValueError(f"analysis_type only applies to resource='analyses', not {self.resource!r}")
+            if not isinstance(self.analysis_type, str) or not self.analysis_type:
+                raise ValueError(f"analysis_type must be a non-empty string, got {self.analysis_type!r}")
+            where = {**(validate_where(where) or {}), "analysis_type": self.analysis_type}
+        record_id, ids = self._ids()
+        return WaitSpec.build(
+            self.resource,
+            record_id=record_id,
+            ids=ids,
+            sample_id=self.sample_id,
+            tax_id=getattr(self, "tax_id", None),
+            where=where,
+            min_count=self.min_count,
+            failure_policy=self.failure_policy,
+        )
+
+    @cached_property
+    def hook(self) -> OneCodexHook:
+        from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+
+        return OneCodexHook(self.onecodex_conn_id)
+
+    def _fetch(self, spec: WaitSpec) -> tuple[list[dict[str, Any]], BaseException | None]:
+        records: list[dict[str, Any]] = []
+        try:
+            if spec.sample_id is not None:
+                records = self.hook.list_records(spec.resource, where=spec.listing_where())
+            elif spec.single:
+                records = [self.hook.get_record(spec.resource, spec.ids[0])]
+            else:
+                records = self.hook.list_by_ids(spec.resource, list(spec.ids))
+                for absent in missing_ids(spec, records):
+                    records.append(self.hook.get_record(spec.resource, absent))
+        except OneCodexError as exc:
+            return records, exc
+        return records, None
+
+    def _finish(self, outcome: Any) -> PokeReturnValue:
+        """Turn an outcome (a poke's or a trigger event) into a poke result or an exception."""
+        if not isinstance(outcome, dict) or outcome.get("status") not in OUTCOME_STATUSES:
+            # A lost or unknown event must never fall through to success.
+            raise AirflowException(f"One Codex wait got an unknown outcome: {outcome!r}")
+        status, message = outcome["status"], str(outcome.get("message", ""))
+        if status == "success":
+            self._transient_failures = 0
+            self.log.info("One Codex wait done: %s", message)
+            return PokeReturnValue(is_done=True, xcom_value=outcome.get("value"))
+        if status == "pending":
+            self._transient_failures = 0
+            self.log.info("Waiting for %s: %s", self.spec.describe(), message)
+            return PokeReturnValue(is_done=False)
+        if status == "transient":
+            self._transient_failures += 1
+            if self._transient_failures >= self.max_consecutive_failures:
+                return self._finish(give_up_on_transient(message, self._transient_failures))
+            self.log.warning(
+                "Polling %s failed (%d in a row), will retry: %s",
+                self.spec.describe(),
+                self._transient_failures,
+                message,
+            )
+            return PokeReturnValue(is_done=False)
+        if status == "timeout":
+            raise AirflowSensorTimeout(message)
+        if outcome.get("kind") == "transient":
+            raise AirflowException(message)
+        raise AirflowFailException(message)
+
+    # -- Airflow entry points ----------------------------------------------------------------
+    def poke(self, context: Context) -> PokeReturnValue:
+        records, error = self._fetch(self.spec)
+        return self._finish(outcome_of(self.spec, records, error))
+
+    def execute(self, context: Context) -> Any:
+        spec = self.spec  # validate before any request
+        if not self.deferrable:
+            return super().execute(context)
+        started = time.time()
+        try:
+            first = self.poke(context)
+        except AirflowException as exc:
+            if self.soft_fail and not isinstance(exc, AirflowSensorTimeout):
+                from airflow.sdk.exceptions import AirflowSkipException
+
+                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc
+            raise
+        if first.is_done:
+            return first.xcom_value
+        from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
+
+        self.defer(
+            trigger=OneCodexAnalysisTrigger(
+                spec=spec.to_dict(),
+                onecodex_conn_id=self.onecodex_conn_id,
+                poll_interval=float(self.poke_interval),
+                deadline=started + float(self.timeout),
+                timeout=float(self.timeout),
+                max_consecutive_failures=self.max_consecutive_failures - self._transient_failures,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger: return the XCom value or raise as the poke would have.
+
+        :raises AirflowException: a missing or unknown event (never read as success).
+        """
+        result = self._finish(event)
+        if not result.is_done:
+            raise AirflowException(f"One Codex trigger ended without a final outcome: {event!r}")
+        return result.xcom_value
+
+
+class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
+    """Wait until One Codex alignments (a WGS sample against a reference genome) are complete.
+
+    Give exactly one of ``alignment_id``, ``alignment_ids`` or ``sample_id`` (optionally with
+    ``tax_id``, the NCBI taxonomy id of the reference). Everything else as
+    :class:`OneCodexAnalysisSensor`; the route polled is ``/api/v1/alignments``.
+
+    :param alignment_id: one alignment id; the XCom value is its record.
+    :param alignment_ids: several ids; the XCom value is the list of records.
+    :param sample_id: every alignment of this sample; the XCom value is the list of records.
+    :param tax_id: with ``sample_id``, only alignments against this reference (e.g. ``"1280"``).
+    """
+
+    template_fields: Sequence[str] = (
+        "alignment_id",
+        "alignment_ids",
+        "sample_id",
+        "tax_id",
+        "where",
+        "onecodex_conn_id",
+    )
+    resource_default = "alignments"
+
+    def __init__(
+        self,
+        *,
+        alignment_id: str | None = None,
+        alignment_ids: list[str] | None = None,
+        tax_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(resource="alignments", **kwargs)
+        self.alignment_id = alignment_id
+        self.alignment_ids = alignment_ids
+        self.tax_id = tax_id
+
+    def _ids(self) -> tuple[object, object]:
+        return self.alignment_id, self.alignment_ids
