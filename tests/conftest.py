@@ -21,6 +21,12 @@ os.environ.pop("ONE_CODEX_API_KEY", None)
 import pytest  # noqa: E402
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Named here rather than in pyproject.toml: resolving the class imports airflow, which must
+    # happen after AIRFLOW_HOME is set above.
+    config.addinivalue_line("filterwarnings", "error::airflow.exceptions.AirflowProviderDeprecationWarning")
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """A fresh SQLite metadata DB, for tests that run DAGs (``dag.test()``)."""
