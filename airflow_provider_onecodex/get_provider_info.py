@@ -39,6 +39,7 @@ def get_provider_info() -> dict[str, object]:
                 "python-modules": ["airflow_provider_onecodex.triggers.onecodex"],
             }
         ],
+        "extra-links": ["airflow_provider_onecodex.links.onecodex.OneCodexLink"],
         "connection-types": [
             {
                 "connection-type": "onecodex",

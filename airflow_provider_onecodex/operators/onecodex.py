@@ -23,6 +23,8 @@ from airflow_provider_onecodex.api.resources import (
     validate_resource,
     validate_sort,
 )
+from airflow_provider_onecodex.api.weblinks import web_url
+from airflow_provider_onecodex.links.onecodex import OneCodexLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -55,6 +57,7 @@ class OneCodexGetRecordOperator(_OneCodexOperator):
     """
 
     template_fields: Sequence[str] = ("resource", "record_id", "onecodex_conn_id")
+    operator_extra_links = (OneCodexLink(),)
 
     def __init__(self, *, resource: str, record_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -64,6 +67,7 @@ class OneCodexGetRecordOperator(_OneCodexOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         resource = validate_resource(self.resource)
         record_id = validate_id(self.record_id, id_arg_name(resource), resource=resource)
+        self.onecodex_url = web_url(self.hook.config.base_url, resource, record_id)
         return self.hook.get_record(resource, record_id)
 
 

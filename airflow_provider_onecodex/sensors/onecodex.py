@@ -36,6 +36,7 @@ from airflow_provider_onecodex.api.waiting import (
     missing_ids,
     outcome_of,
 )
+from airflow_provider_onecodex.links.onecodex import OneCodexLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -84,6 +85,7 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
     )
     resource_default = "analyses"
     ui_color = "#e8f4f8"
+    operator_extra_links = (OneCodexLink(),)
 
     def __init__(
         self,
@@ -114,6 +116,7 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.max_consecutive_failures = max_consecutive_failures
         self._transient_failures = 0
+        self.onecodex_url: str | None = None  # read by OneCodexLink when the task phase ends
 
     # -- the wait ----------------------------------------------------------------------------
     def _ids(self) -> tuple[object, object]:
@@ -205,7 +208,14 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
         raise AirflowFailException(message)
 
     # -- Airflow entry points ----------------------------------------------------------------
+    def _set_link(self) -> None:
+        if self.spec.single and self.onecodex_url is None:
+            from airflow_provider_onecodex.api.weblinks import web_url
+
+            self.onecodex_url = web_url(self.hook.config.base_url, self.spec.resource, self.spec.ids[0])
+
     def poke(self, context: Context) -> PokeReturnValue:
+        self._set_link()
         records, error = self._fetch(self.spec)
         return self._finish(outcome_of(self.spec, records, error))
 
@@ -244,6 +254,7 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
 
         :raises AirflowException: a missing or unknown event (never read as success).
         """
+        self._set_link()
         result = self._finish(event)
         if not result.is_done:
             raise AirflowException(f"One Codex trigger ended without a final outcome: {event!r}")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import html
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_onecodex.api.ids import is_valid_id
@@ -165,7 +166,31 @@ def create_app(state: SimulatorState) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(_api_router(state))
     app.include_router(_admin_router(state))
+    app.include_router(_web_router(state))
     return app
+
+
+def _web_router(state: SimulatorState) -> APIRouter:
+    """Stand-ins for the web app's analysis pages, so extra links in a demo lead somewhere."""
+    router = APIRouter()
+
+    def page(kind: str) -> Any:
+        async def show(record_id: str) -> HTMLResponse:
+            try:
+                record = state.get_json("analyses", record_id)
+            except NotFound:
+                return HTMLResponse("<h1>Not found</h1>", status_code=404)
+            body = html.escape(json.dumps(record, indent=2))
+            return HTMLResponse(
+                f"<!doctype html><title>One Codex simulator: {kind} {record_id}</title>"
+                f"<h1>{kind.title()} {record_id}</h1><pre>{body}</pre>"
+            )
+
+        return show
+
+    router.add_api_route("/analysis/{record_id}", page("analysis"))
+    router.add_api_route("/classification/{record_id}", page("classification"))
+    return router
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
