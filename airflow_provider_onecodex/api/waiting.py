@@ -188,15 +188,18 @@ def judge(spec: WaitSpec, records: list[dict[str, Any]]) -> Verdict:
             AnalysisState.PENDING,
             f"sample {spec.sample_id} has {len(records)} {spec.resource}, waiting for at least {spec.min_count}",
         )
+    if spec.single:
+        if pending:
+            return Verdict(AnalysisState.PENDING, f"{spec.noun} {spec.ids[0]} is not complete yet")
+        return Verdict(AnalysisState.SUCCEEDED, f"{spec.noun} {spec.ids[0]} succeeded", records[0])
     if pending:
         shown = ", ".join(pending[:10]) + (" ..." if len(pending) > 10 else "")
         return Verdict(
             AnalysisState.PENDING,
             f"{len(records) - len(pending)} of {len(records)} complete; waiting for {shown}",
         )
-    value: Any = records[0] if spec.single else records
     done = f"{len(records)} {spec.resource} complete" + (f", {len(failed)} failed" if failed else "")
-    return Verdict(AnalysisState.SUCCEEDED, done, value)
+    return Verdict(AnalysisState.SUCCEEDED, done, records)
 
 
 def classify_error(exc: BaseException) -> tuple[FailureKind, str]:
