@@ -10,8 +10,8 @@ def get_provider_info() -> dict[str, object]:
         "package-name": "airflow-provider-onecodex",
         "name": "One Codex",
         "description": (
-            "`One Codex <https://www.onecodex.com/>`__: wait for alignments and other analyses, "
-            "fetch samples, results and metadata, and write metadata back."
+            "One Codex: wait for alignments and other analyses, fetch samples, results and "
+            "metadata, and write metadata back."
         ),
         "versions": ["0.1.0"],
         "integrations": [
