@@ -82,6 +82,12 @@ def get_provider_info() -> dict[str, object]:
                         "once so no worker sleeps for hours (default 60).",
                         "schema": {"type": ["number", "null"], "minimum": 0, "default": 60},
                     },
+                    "retry_initial_wait": {
+                        "label": "First retry wait (s)",
+                        "description": "Seconds of the first backoff between retries; doubles per "
+                        "attempt, with full jitter, up to 30 s (default 1).",
+                        "schema": {"type": ["number", "null"], "minimum": 0, "default": 1},
+                    },
                     "page_size": {
                         "label": "Page size",
                         "description": "Records per page when listing, 1-1000 (default 100).",

@@ -7,6 +7,7 @@ extras tune auth and HTTP behaviour (see :data:`EXTRA_FIELDS`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ EXTRA_FIELDS: dict[str, tuple[Any, str]] = {
     "read_timeout": (60.0, "Seconds to wait for a response once connected."),
     "max_retries": (4, "Retries of a transient failure (429, 5xx, timeouts) after the first attempt."),
     "max_retry_after": (60.0, "Longest Retry-After honoured, seconds; a longer one raises at once."),
+    "retry_initial_wait": (1.0, "Seconds of the first retry backoff; doubles per attempt (full jitter, cap 30 s)."),
     "page_size": (DEFAULT_PER_PAGE, "Records per page when listing (1-1000)."),
 }
 
@@ -70,8 +72,13 @@ class ClientConfig:
             raise OneCodexConfigError(f"auth_style must be one of {AUTH_STYLES}, got {self.auth_style!r}")
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise OneCodexConfigError(f"{name} must be a number of seconds > 0, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not value > 0
+                or not math.isfinite(value)
+            ):
+                raise OneCodexConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}")
         try:
             validate_per_page(self.page_size, "page_size")
         except (TypeError, ValueError) as exc:
@@ -154,6 +161,11 @@ def config_from_connection(
     max_retry_after = _number(extra, "max_retry_after")
     if not max_retry_after >= 0:  # NaN too
         raise OneCodexConfigError(f"connection extra 'max_retry_after' must be >= 0, got {max_retry_after!r}")
+    initial_wait = _number(extra, "retry_initial_wait")
+    if not 0 <= initial_wait < math.inf:  # NaN and infinity too
+        raise OneCodexConfigError(
+            f"connection extra 'retry_initial_wait' must be a finite number >= 0, got {initial_wait!r}"
+        )
     auth_style = extra.get("auth_style") or EXTRA_FIELDS["auth_style"][0]
     return ClientConfig(
         api_key=password or "",
@@ -162,5 +174,9 @@ def config_from_connection(
         connect_timeout=_number(extra, "connect_timeout"),
         read_timeout=_number(extra, "read_timeout"),
         page_size=_number(extra, "page_size", integer=True),
-        retry=RetryPolicy(max_attempts=max_retries + 1, max_retry_after=float(max_retry_after)),
+        retry=RetryPolicy(
+            max_attempts=max_retries + 1,
+            initial_wait=float(initial_wait),
+            max_retry_after=float(max_retry_after),
+        ),
     )

@@ -53,7 +53,7 @@ def validate_ids(values: object, name: str = "ids", *, resource: str | None = No
     if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
         raise TypeError(f"{name} must be a list of One Codex ids, got {values!r}")
     if not values:
-        raise ValueError(f"{name} must not be empty")
+        raise ValueError(f"{name} must not be empty, got {values!r}")
     out: dict[str, None] = {}
     for i, v in enumerate(values):
         out[validate_id(v, f"{name}[{i}]", resource=resource)] = None

@@ -150,3 +150,142 @@ def parse_timestamp(value: object) -> pendulum.DateTime | None:
     if not isinstance(parsed, pendulum.DateTime):
         raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
     return parsed.in_timezone("UTC")
+
+
+# -- sample workflow shapes (results, files, pre-signed links, documents, events) ----------------
+
+Document = TypedDict(
+    "Document",
+    {
+        "$uri": str,
+        "created_at": str,
+        "filename": str,
+        "size": "int | None",
+        "uploader": Ref,
+        "downloaders": "list[Ref]",
+        "description": "str | None",
+        "valid_until": Any,
+        "downloads_remaining": "int | None",
+    },
+    total=False,
+)
+
+Event = TypedDict("Event", {"$uri": str, "payload": "dict[str, Any]", "status": str}, total=False)
+
+
+class TaxonRow(TypedDict, total=False):
+    """One row of a classification's ``table``; ``tax_id`` is an NCBI id as a string."""
+
+    tax_id: str
+    name: str
+    rank: str
+    parent_tax_id: str | None
+    readcount: int
+    readcount_w_children: int
+    abundance: float | None
+    abundance_w_children: float | None
+
+
+class ClassificationResults(TypedDict, total=False):
+    """``GET /api/v1/classifications/{id}/results`` (and ``/raw_results``, whose rows add k-mer counts)."""
+
+    n_reads: int
+    host_tax_ids: list[str]
+    table: list[TaxonRow]
+
+
+class BinnedDepth(TypedDict):
+    contig_id: str
+    depths: list[int]
+    length: int
+
+
+class AlignmentCoverage(TypedDict):
+    binned_depths: list[BinnedDepth]
+    binned_window_width: str
+
+
+class AlignmentResults(TypedDict, total=False):
+    """``GET /api/v1/alignments/{id}/results``: coverage statistics and binned depths."""
+
+    assembly_id: str
+    assembly_accession: str | None
+    genome_id: str | None
+    genome_name: str | None
+    genome_taxon_id: str | None
+    genome_taxon_name: str | None
+    average_coverage: float
+    average_identity: float
+    median_depth: float
+    n_mapped: int | None
+    n_reads: int | None
+    coverage: AlignmentCoverage
+
+
+class PanelResults(TypedDict):
+    """``GET /api/v1/panels/{id}/results``: ``{panel_name, panel_results: {sub-panel: {description, markers}}}``."""
+
+    panel_name: str
+    panel_results: dict[str, Any]
+
+
+class FileDetail(TypedDict):
+    """One output file of ``GET /api/v1/<analyses route>/{id}/file_details``; ``url`` is pre-signed."""
+
+    filename: str
+    filepath: str
+    size: int
+    url: str
+
+
+class FileDetails(TypedDict):
+    files: list[FileDetail]
+
+
+class ReadLevel(TypedDict):
+    """``GET /api/v1/classifications/{id}/readlevel``: a pre-signed link to a gzipped TSV."""
+
+    url: str
+
+
+class DownloadUri(TypedDict):
+    """``POST /api/v1/documents/{id}/download_uri``: a pre-signed link and its lifetime in hours."""
+
+    download_uri: str
+    expires_in_hours: int
+
+
+class DownloadedFile(TypedDict):
+    """A file written to object storage: where (``uri``), ``size`` in bytes and its SHA-256 (hex)."""
+
+    filename: str
+    uri: str
+    size: int
+    sha256: str
+
+
+class TopTaxon(TypedDict):
+    """A classification row in a summary: the fields worth an XCom."""
+
+    tax_id: str
+    name: str
+    rank: str
+    readcount_w_children: int
+    abundance: float | None
+
+
+class StoredResults(TypedDict):
+    """What an operator pushes to XCom instead of results too large for it.
+
+    ``uri``: where the full results (compact JSON) were written; ``size``: bytes; ``sha256``: hex
+    digest of those bytes; ``rows``: table rows, coverage bins or markers in the results;
+    ``summary``: a small dict per resource (top taxa, coverage statistics, marker counts).
+    """
+
+    uri: str
+    size: int
+    sha256: str
+    rows: int
+    resource: str
+    analysis_id: str
+    summary: dict[str, Any]

@@ -80,3 +80,78 @@ def completion_of(record: object, analysis_id: str | None = None) -> Completion:
         return Completion(ident, AnalysisState.SUCCEEDED)
     error_msg = record.get("error_msg")
     return Completion(ident, AnalysisState.FAILED, error_msg if isinstance(error_msg, str) else None)
+
+
+# -- samples -------------------------------------------------------------------------------------
+
+#: sample ``status`` values (API reference §8.5) and what they mean for a wait
+SAMPLE_PENDING_STATUSES = frozenset({"awaiting_data", "importing", "validating"})
+SAMPLE_FAILED_STATUSES = frozenset({"failed_validation", "deleted"})
+SAMPLE_READY_STATUS = "available"
+
+
+class SampleState(str, Enum):
+    """Where a sample is on its way to being usable."""
+
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+    def is_terminal(self) -> bool:
+        return self is not SampleState.PENDING
+
+
+@dataclass(frozen=True)
+class SampleReadiness:
+    """The sample rule's verdict on one sample record.
+
+    :ivar sample_id: the record's id (from ``$uri``, else the id asked for).
+    :ivar state: pending, ready or failed.
+    :ivar status: the sample's ``status`` as sent.
+    :ivar error_msg: One Codex's ``error_msg`` (upload, import or validation failures).
+    :ivar reason: why it is pending or failed, for logs and exception messages.
+    """
+
+    sample_id: str
+    state: SampleState
+    status: str
+    error_msg: str | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"sample {self.sample_id} {self.reason or self.status}"
+
+
+def readiness_of(
+    record: object, sample_id: str | None = None, *, wait_for_primary_classification: bool = False
+) -> SampleReadiness:
+    """Apply the sample rule to one ``GET /api/v1/samples/{id}`` record.
+
+    Ready when ``status`` is ``available`` (and, with ``wait_for_primary_classification``, once
+    ``primary_classification`` is set: One Codex sets it when the sample's first classification
+    exists). Pending while ``awaiting_data``, ``importing`` or ``validating``. Failed on
+    ``failed_validation`` or ``deleted``, with ``error_msg``.
+
+    :raises MalformedRecordError: not an object, or ``status`` missing, not a string or unknown
+        (never guessed to be ready).
+    """
+    ident = sample_id or "<unknown id>"
+    if not isinstance(record, Mapping):
+        raise MalformedRecordError(f"sample {ident}: expected a JSON object, got {type(record).__name__}")
+    ident = record_id(dict(record)) or ident
+    status = record.get("status")
+    if not isinstance(status, str):
+        raise MalformedRecordError(f"sample {ident}: field 'status' must be a string, got {status!r}")
+    error_msg = record.get("error_msg") if isinstance(record.get("error_msg"), str) else None
+    if status in SAMPLE_FAILED_STATUSES:
+        reason = f"is {status}: {error_msg or 'no error_msg given'}"
+        return SampleReadiness(ident, SampleState.FAILED, status, error_msg, reason)
+    if status in SAMPLE_PENDING_STATUSES:
+        return SampleReadiness(ident, SampleState.PENDING, status, error_msg, f"is {status}")
+    if status != SAMPLE_READY_STATUS:
+        known = sorted(SAMPLE_PENDING_STATUSES | SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS})
+        raise MalformedRecordError(f"sample {ident}: unknown status {status!r} (known: {known})")
+    if wait_for_primary_classification and not record.get("primary_classification"):
+        reason = "is available but has no primary_classification yet"
+        return SampleReadiness(ident, SampleState.PENDING, status, error_msg, reason)
+    return SampleReadiness(ident, SampleState.READY, status, error_msg, "is available")

@@ -11,7 +11,7 @@ disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from airflow_provider_onecodex.api.errors import (
@@ -110,10 +110,47 @@ class WaitSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> WaitSpec:
-        values = dict(data)
-        values["ids"] = tuple(values.get("ids") or ())
-        return cls(**values)
+    def from_dict(cls, data: object) -> WaitSpec:
+        """Rebuild a spec from :meth:`to_dict` output, validating every field again.
+
+        The dict crossed a serialization boundary (trigger kwargs), so it is checked like user
+        input: a corrupted or hand-written spec fails here, not with a request to a wrong route.
+
+        :raises TypeError, ValueError: naming the bad field and its value.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"spec must be a dict made by WaitSpec.to_dict(), got {data!r}")
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"spec has unknown keys {unknown}: {dict(data)!r}")
+        if "resource" not in data:
+            raise ValueError(f"spec['resource'] is missing: {dict(data)!r}")
+        resource = validate_resource(data["resource"], "spec['resource']", analyses_only=True)
+        ids, single, sample_id = data.get("ids") or (), data.get("single", False), data.get("sample_id")
+        if not isinstance(single, bool):
+            raise TypeError(f"spec['single'] must be true or false, got {single!r}")
+        if isinstance(ids, tuple):
+            ids = list(ids)
+        policy = data.get("failure_policy", "fail_fast")
+        if sample_id is not None:
+            if ids or single:
+                raise ValueError(f"spec gives both ids and a sample_id: {dict(data)!r}")
+            return cls.build(
+                resource,
+                sample_id=sample_id,
+                tax_id=data.get("tax_id"),
+                where=data.get("where"),
+                min_count=data.get("min_count", 1),
+                failure_policy=policy,
+            )
+        extras = {k: data[k] for k in ("tax_id", "where") if data.get(k) is not None}
+        if extras:
+            raise ValueError(f"spec {sorted(extras)} only apply with a sample_id, got {extras!r}")
+        if single:
+            if not isinstance(ids, list) or len(ids) != 1:
+                raise ValueError(f"spec['ids'] must hold exactly one id when 'single' is true, got {ids!r}")
+            return cls.build(resource, record_id=ids[0], failure_policy=policy)
+        return cls.build(resource, ids=ids, failure_policy=policy)
 
     @property
     def noun(self) -> str:
@@ -173,7 +210,18 @@ def judge(spec: WaitSpec, records: list[dict[str, Any]]) -> Verdict:
     :raises MalformedRecordError: a record whose ``complete``/``success`` cannot be trusted.
     """
     if spec.sample_id is None:
-        by_id = {record_id(r): r for r in records}
+        by_id: dict[str | None, dict[str, Any]] = {}
+        for r in records:
+            rid = record_id(r)
+            if rid is None:
+                # Without its $uri a record cannot be matched to an id; treating it as "not there
+                # yet" would wait forever on a malformed answer.
+                if not spec.single:
+                    raise MalformedRecordError(
+                        f"a record of {spec.describe()} has no '$uri' field: cannot tell which id it is"
+                    )
+                rid = spec.ids[0]  # the answer to GET <resource>/<that id>
+            by_id[rid] = r
         missing = [i for i in spec.ids if i not in by_id]
         if missing:
             return Verdict(AnalysisState.PENDING, f"no record yet for {', '.join(missing)}")

@@ -6,8 +6,8 @@ token derived from it) with Airflow's secret masker, and delegate to the Airflow
 
 Connection ``onecodex``: password = API key; host = base URL (default ``https://app.onecodex.com``);
 extras ``auth_style``, ``connect_timeout``, ``read_timeout``, ``max_retries``, ``max_retry_after``,
-``page_size`` (see :data:`airflow_provider_onecodex.api.config.EXTRA_FIELDS`). The key is only ever
-read from the connection, never from ``~/.onecodex`` or ``ONE_CODEX_API_KEY``.
+``retry_initial_wait``, ``page_size`` (see :data:`airflow_provider_onecodex.api.config.EXTRA_FIELDS`).
+The key is only ever read from the connection, never from ``~/.onecodex`` or ``ONE_CODEX_API_KEY``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from airflow_provider_onecodex.api.ids import validate_ids
 from airflow_provider_onecodex.api.records import Account, Alignment, Analysis, Sample
 from airflow_provider_onecodex.api.resources import sample_where, uri_in_where
 from airflow_provider_onecodex.api.retry import NO_RETRY
+from airflow_provider_onecodex.hooks.resources import OneCodexAsyncResourcesMixin, OneCodexResourcesMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -44,7 +45,7 @@ def _config_of(conn: Connection, extra: dict[str, Any]) -> ClientConfig:
     )
 
 
-class OneCodexHook(BaseHook):
+class OneCodexHook(OneCodexResourcesMixin, BaseHook):
     """Synchronous access to One Codex, one ``requests.Session`` per hook.
 
     :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
@@ -199,7 +200,7 @@ class OneCodexHook(BaseHook):
         return True, f"Connected to One Codex at {config.base_url} as {email}"
 
 
-class OneCodexAsyncHook(BaseHook):
+class OneCodexAsyncHook(OneCodexAsyncResourcesMixin, BaseHook):
     """Async access to One Codex for triggers (httpx), with the same methods and errors as :class:`OneCodexHook`.
 
     The connection is resolved with ``await BaseHook.aget_connection(...)``; nothing blocks the loop.

@@ -23,6 +23,12 @@ from airflow_provider_onecodex.api.resources import (
     validate_resource,
     validate_sort,
 )
+from airflow_provider_onecodex.api.results import (
+    DEFAULT_TOP_N,
+    DEFAULT_XCOM_MAX_BYTES,
+    validate_results_resource,
+    validate_xcom_max_bytes,
+)
 from airflow_provider_onecodex.api.weblinks import web_url
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
 
@@ -127,7 +133,10 @@ class OneCodexListRecordsOperator(_OneCodexOperator):
         resource = validate_resource(self.resource)
         where = self._where()
         sort = validate_sort(self.sort)
-        max_records = validate_max_records(self.max_records)
+        max_records = self.max_records
+        if isinstance(max_records, str) and max_records.strip().isdigit():
+            max_records = int(max_records)  # a rendered template ("{{ params.n }}") is text
+        max_records = validate_max_records(max_records)
         per_page = None if self.per_page is None else validate_per_page(self.per_page)
         if self.variant is not None and self.variant not in LIST_VARIANTS:
             raise ValueError(f"variant must be one of {sorted(LIST_VARIANTS)} or None, got {self.variant!r}")
@@ -162,3 +171,259 @@ class OneCodexListAlignmentsOperator(OneCodexListRecordsOperator):
 
     def _where(self) -> Any:
         return sample_where(self.sample_id, self.tax_id, self.where)
+
+
+# -- sample workflow steps: results, files, metadata, tags ---------------------------------------
+
+
+def _check_top_n(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"top_n must be a positive int, got {value!r}")
+    return value
+
+
+def _check_destination(destination: object, conn_id: str | None, *, required: bool) -> None:
+    """Refuse a bad destination after templating and before any request."""
+    if destination is None or destination == "":
+        if required:
+            raise ValueError("destination is required: a folder URL (file://, s3://...) or a local path")
+        return
+    from airflow_provider_onecodex.hooks.resources import storage_path
+
+    storage_path(destination, conn_id)
+
+
+class OneCodexFetchResultsOperator(_OneCodexOperator):
+    """Fetch an analysis's results: ``GET /api/v1/<resource>/{id}/results`` (classifications through
+    their pre-signed ``results_uri``, gzip/zstd decoded, falling back to ``/results``).
+
+    **XCom policy.** The results are measured as compact JSON (``json.dumps`` with
+    ``separators=(",", ":")``, UTF-8 bytes):
+
+    - at most ``xcom_max_bytes`` (default 49152 bytes = 48 KiB): the XCom value is the results;
+    - larger, with ``destination``: the full results are written to
+      ``<destination>/<resource>-<analysis_id>.json`` and the XCom value is
+      ``{"uri", "size" (bytes), "sha256", "rows", "resource", "analysis_id", "summary"}``. The
+      summary holds, for classifications, ``n_reads``, host reads and the top ``top_n`` taxa by
+      ``readcount_w_children`` (``tax_id``, ``name``, ``rank``, ``readcount_w_children``,
+      ``abundance``; host tax ids, "root" and "cellular organisms" excluded); for alignments
+      ``average_coverage``, ``average_identity``, ``median_depth``, ``n_mapped``, ``n_reads`` and
+      the genome; for panels the marker counts per status;
+    - larger, without ``destination``: the task fails (no retries) before anything reaches XCom,
+      with the size and the ``destination=`` to set.
+
+    :func:`airflow_provider_onecodex.api.results.summary_of` gives downstream tasks the summary
+    whichever form the XCom value took.
+
+    :param resource: ``classifications``, ``alignments``, ``panels``, ``analyses`` (any type),
+        ``functional_profiles``, ``mlsts`` or ``workflows``.
+    :param analysis_id: 16 lowercase hex characters, or the record's ``$uri``.
+    :param destination: folder for large results: an fsspec URL (``file:///data/onecodex``,
+        ``s3://bucket/prefix``), a local path or an ``ObjectStoragePath``; templated. Default None.
+    :param xcom_max_bytes: the XCom limit in bytes (default 49152; 0 stores every result).
+    :param destination_conn_id: Airflow connection of the storage (e.g. ``aws_default`` for s3).
+    :param always_store: write to ``destination`` even when small (one XCom shape downstream).
+    :param top_n: taxa in a classification summary (default 10).
+    :raises AirflowFailException: the analysis failed (it has no results), or the results are too
+        large for XCom and no ``destination`` is set.
+    :raises AirflowException: the analysis is not complete yet (retries apply).
+    """
+
+    template_fields: Sequence[str] = (
+        "resource",
+        "analysis_id",
+        "destination",
+        "destination_conn_id",
+        "xcom_max_bytes",
+        "onecodex_conn_id",
+    )
+    operator_extra_links = (OneCodexLink(),)
+
+    def __init__(
+        self,
+        *,
+        resource: str,
+        analysis_id: str,
+        destination: Any = None,
+        xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES,
+        destination_conn_id: str | None = None,
+        always_store: bool = False,
+        top_n: int = DEFAULT_TOP_N,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.resource = resource
+        self.analysis_id = analysis_id
+        self.destination = destination
+        self.xcom_max_bytes = xcom_max_bytes
+        self.destination_conn_id = destination_conn_id
+        self.always_store = always_store
+        self.top_n = top_n
+
+    def execute(self, context: Context) -> Any:
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        from airflow_provider_onecodex.api.status import AnalysisState, completion_of
+        from airflow_provider_onecodex.operators.storage import xcom_or_store
+
+        resource = validate_results_resource(self.resource)
+        analysis_id = validate_id(self.analysis_id, id_arg_name(resource), resource=resource)
+        max_bytes = validate_xcom_max_bytes(self.xcom_max_bytes)
+        top_n = _check_top_n(self.top_n)
+        _check_destination(self.destination, self.destination_conn_id, required=False)
+        self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
+        record = self.hook.get_record(resource, analysis_id)
+        completion = completion_of(record, analysis_id)
+        noun = id_arg_name(resource).removesuffix("_id")
+        if completion.state is AnalysisState.FAILED:
+            raise AirflowFailException(f"One Codex {noun} {completion.describe()}; it has no results")
+        if completion.state is AnalysisState.PENDING:
+            raise AirflowException(f"One Codex {noun} {analysis_id} is not complete yet: wait for it first")
+        results = self.hook.fetch_results(resource, analysis_id, record=record)
+        return xcom_or_store(
+            results,
+            resource=resource,
+            analysis_id=analysis_id,
+            destination=self.destination,
+            max_bytes=max_bytes,
+            conn_id=self.destination_conn_id,
+            always_store=bool(self.always_store),
+            top_n=top_n,
+            log=self.log,
+        )
+
+
+class OneCodexDownloadFilesOperator(_OneCodexOperator):
+    """Stream an analysis's output files (``GET .../file_details``, then each pre-signed ``url``
+    with a plain client) into the folder ``destination``, sizes checked against the API's.
+
+    XCom value: ``[{"filename", "uri", "size" (bytes), "sha256"}]``: where each file was written,
+    never the pre-signed links.
+
+    :param analysis_id: 16 lowercase hex characters.
+    :param destination: folder: an fsspec URL (``file://``, ``s3://``...), a local path or an
+        ``ObjectStoragePath``; templated; local folders are created.
+    :param resource: the analyses route (default ``analyses``, which serves every type).
+    :param filenames: only these files (default: all).
+    :param destination_conn_id: Airflow connection of the storage.
+    :raises OneCodexDownloadSizeError: a file's size differs from the announced one (removed).
+    """
+
+    template_fields: Sequence[str] = (
+        "analysis_id",
+        "destination",
+        "resource",
+        "filenames",
+        "destination_conn_id",
+        "onecodex_conn_id",
+    )
+    operator_extra_links = (OneCodexLink(),)
+
+    def __init__(
+        self,
+        *,
+        analysis_id: str,
+        destination: Any,
+        resource: str = "analyses",
+        filenames: list[str] | None = None,
+        destination_conn_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.analysis_id = analysis_id
+        self.destination = destination
+        self.resource = resource
+        self.filenames = filenames
+        self.destination_conn_id = destination_conn_id
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        resource = validate_results_resource(self.resource)
+        analysis_id = validate_id(self.analysis_id, id_arg_name(resource), resource=resource)
+        _check_destination(self.destination, self.destination_conn_id, required=True)
+        self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
+        files = self.hook.download_analysis_files(
+            analysis_id,
+            self.destination,
+            resource=resource,
+            filenames=self.filenames,
+            destination_conn_id=self.destination_conn_id,
+        )
+        self.log.info("Downloaded %d files of %s %s", len(files), resource, analysis_id)
+        return [dict(f) for f in files]
+
+
+class OneCodexUpdateMetadataOperator(_OneCodexOperator):
+    """Change a sample's metadata: ``PATCH /api/v1/metadata/{id}`` with only ``fields``.
+
+    XCom value: the updated metadata record.
+
+    :param sample_id: the sample whose metadata to change (its record is found through the sample).
+    :param metadata_id: or the metadata record's id directly. Give exactly one of the two.
+    :param fields: e.g. ``{"custom": {"qc_verdict": "pass"}}`` (templated, values included).
+        ``sample``, ``$uri`` and ``updated_at`` are refused before any request.
+    :param merge_custom: merge ``custom`` over the current keys (default True) instead of replacing it.
+    """
+
+    template_fields: Sequence[str] = ("sample_id", "metadata_id", "fields", "onecodex_conn_id")
+
+    def __init__(
+        self,
+        *,
+        fields: dict[str, Any],
+        sample_id: str | None = None,
+        metadata_id: str | None = None,
+        merge_custom: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.fields = fields
+        self.sample_id = sample_id
+        self.metadata_id = metadata_id
+        self.merge_custom = merge_custom
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_onecodex.api.calls import validate_metadata_fields
+
+        if (self.sample_id is None) == (self.metadata_id is None):
+            raise ValueError(
+                f"give exactly one of sample_id and metadata_id, got sample_id={self.sample_id!r}, "
+                f"metadata_id={self.metadata_id!r}"
+            )
+        fields = validate_metadata_fields(self.fields)
+        if self.sample_id is not None:
+            sample_id = validate_id(self.sample_id, "sample_id", resource="samples")
+            record = self.hook.update_sample_metadata(sample_id, fields, merge_custom=self.merge_custom)
+        else:
+            metadata_id = validate_id(self.metadata_id, "metadata_id", resource="metadata")
+            record = self.hook.update_metadata(metadata_id, fields, merge_custom=self.merge_custom)
+        self.log.info("Updated metadata fields %s of %s", sorted(fields), record.get("$uri"))
+        return dict(record)
+
+
+class OneCodexTagSampleOperator(_OneCodexOperator):
+    """Add tags (by name) to a sample, keeping its other tags: ``PATCH /api/v1/samples/{id}``.
+
+    XCom value: the sample record after the change.
+
+    :param sample_id: 16 lowercase hex characters.
+    :param tags: names to add (1-30 characters each); new names create tags.
+    :param remove: names to take off, e.g. a previous QC verdict's tag.
+    """
+
+    template_fields: Sequence[str] = ("sample_id", "tags", "remove", "onecodex_conn_id")
+
+    def __init__(
+        self, *, sample_id: str, tags: list[str], remove: list[str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sample_id = sample_id
+        self.tags = tags
+        self.remove = remove
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_onecodex.api.calls import validate_tag_names
+
+        sample_id = validate_id(self.sample_id, "sample_id", resource="samples")
+        remove = None if self.remove is None else validate_tag_names(self.remove, "remove", allow_empty=True)
+        tags = validate_tag_names(self.tags, "tags", allow_empty=bool(remove))
+        return dict(self.hook.tag_sample(sample_id, tags, remove=remove))

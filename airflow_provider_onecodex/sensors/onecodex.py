@@ -166,9 +166,9 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
         try:
             if spec.sample_id is not None:
                 records = self.hook.list_records(spec.resource, where=spec.listing_where())
-            elif spec.single:
-                records = [self.hook.get_record(spec.resource, spec.ids[0])]
             else:
+                # One id too is fetched by listing, as the trigger's poller does: both modes then
+                # send the same requests and fail with the same messages.
                 records = self.hook.list_by_ids(spec.resource, list(spec.ids))
                 for absent in missing_ids(spec, records):
                     records.append(self.hook.get_record(spec.resource, absent))
@@ -243,7 +243,8 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
                 poll_interval=float(self.poke_interval),
                 deadline=started + float(self.timeout),
                 timeout=float(self.timeout),
-                max_consecutive_failures=self.max_consecutive_failures - self._transient_failures,
+                max_consecutive_failures=self.max_consecutive_failures,
+                consecutive_failures=self._transient_failures,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout)),
@@ -299,3 +300,161 @@ class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
 
     def _ids(self) -> tuple[object, object]:
         return self.alignment_id, self.alignment_ids
+
+
+class OneCodexSampleSensor(BaseSensorOperator):
+    """Wait until a One Codex sample is usable: ``status`` is ``available`` (``GET /api/v1/samples/{id}``).
+
+    Poke, reschedule and deferrable modes share one decision
+    (:func:`~airflow_provider_onecodex.api.samples.sample_outcome`, built on the sample rule
+    :func:`~airflow_provider_onecodex.api.status.readiness_of`):
+
+    - ``awaiting_data``, ``importing``, ``validating`` -> keep waiting;
+    - ``available`` (and, with ``wait_for_primary_classification``, a ``primary_classification``
+      set) -> done; the XCom value is the sample record;
+    - ``failed_validation`` or ``deleted`` -> ``AirflowFailException`` naming the sample, its status
+      and ``error_msg``;
+    - 401/403/404, an unknown ``status`` or a malformed record -> ``AirflowFailException`` at once;
+    - transient errors -> logged, the wait goes on; after ``max_consecutive_failures`` polls in a row
+      ``AirflowException`` (task retries apply).
+
+    :param sample_id: 16 lowercase hex characters (or the sample's ``$uri``).
+    :param wait_for_primary_classification: also wait until One Codex has set the sample's
+        ``primary_classification`` (it exists, not necessarily complete). Default False.
+    :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
+    :param deferrable: wait in the triggerer. Default: ``[operators] default_deferrable``, else False.
+    :param max_consecutive_failures: polls in a row that may end in transient errors (default 10).
+    :param poke_interval: seconds between polls in every mode (default 60).
+    :param timeout: seconds the whole wait may take (default 7 days); then ``AirflowSensorTimeout``,
+        or SKIPPED with ``soft_fail=True``.
+    """
+
+    template_fields: Sequence[str] = ("sample_id", "onecodex_conn_id")
+    ui_color = "#e8f4f8"
+
+    def __init__(
+        self,
+        *,
+        sample_id: str,
+        wait_for_primary_classification: bool = False,
+        onecodex_conn_id: str = "onecodex_default",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        max_consecutive_failures: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sample_id = sample_id
+        self.wait_for_primary_classification = wait_for_primary_classification
+        self.onecodex_conn_id = onecodex_conn_id
+        self.deferrable = deferrable
+        self.max_consecutive_failures = max_consecutive_failures
+        self._transient_failures = 0
+
+    def _validated_id(self) -> str:
+        """The sample id, checked after templating and before any request (TypeError/ValueError)."""
+        from airflow_provider_onecodex.api.ids import validate_id
+
+        if not isinstance(self.wait_for_primary_classification, bool):
+            raise TypeError(
+                f"wait_for_primary_classification must be True or False, got {self.wait_for_primary_classification!r}"
+            )
+        failures = self.max_consecutive_failures
+        if isinstance(failures, bool) or not isinstance(failures, int) or failures < 1:
+            raise ValueError(f"max_consecutive_failures must be an int >= 1, got {failures!r}")
+        if not self.poke_interval > 0:
+            raise ValueError(f"poke_interval must be > 0 seconds, got {self.poke_interval!r}")
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+        return validate_id(self.sample_id, "sample_id", resource="samples")
+
+    @cached_property
+    def hook(self) -> OneCodexHook:
+        from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+
+        return OneCodexHook(self.onecodex_conn_id)
+
+    def _finish(self, outcome: Any) -> PokeReturnValue:
+        """Turn an outcome (a poke's or a trigger event) into a poke result or an exception."""
+        if not isinstance(outcome, dict) or outcome.get("status") not in OUTCOME_STATUSES:
+            raise AirflowException(f"One Codex sample wait got an unknown outcome: {outcome!r}")
+        status, message = outcome["status"], str(outcome.get("message", ""))
+        if status == "success":
+            self._transient_failures = 0
+            self.log.info("%s", message)
+            return PokeReturnValue(is_done=True, xcom_value=outcome.get("value"))
+        if status == "pending":
+            self._transient_failures = 0
+            self.log.info("Waiting: %s", message)
+            return PokeReturnValue(is_done=False)
+        if status == "transient":
+            self._transient_failures += 1
+            if self._transient_failures >= self.max_consecutive_failures:
+                return self._finish(give_up_on_transient(message, self._transient_failures))
+            self.log.warning(
+                "Polling sample %s failed (%d in a row): %s",
+                self.sample_id,
+                self._transient_failures,
+                message,
+            )
+            return PokeReturnValue(is_done=False)
+        if status == "timeout":
+            raise AirflowSensorTimeout(message)
+        if outcome.get("kind") == "transient":
+            raise AirflowException(message)
+        raise AirflowFailException(message)
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        from airflow_provider_onecodex.api.samples import sample_outcome
+
+        sample_id = self._validated_id()
+        record: dict[str, Any] | None = None
+        error: BaseException | None = None
+        try:
+            record = dict(self.hook.get_sample(sample_id))
+        except OneCodexError as exc:
+            error = exc
+        outcome = sample_outcome(
+            sample_id, record, error, wait_for_primary_classification=self.wait_for_primary_classification
+        )
+        return self._finish(outcome)
+
+    def execute(self, context: Context) -> Any:
+        sample_id = self._validated_id()
+        if not self.deferrable:
+            return super().execute(context)
+        started = time.time()
+        try:
+            first = self.poke(context)
+        except AirflowException as exc:
+            if self.soft_fail and not isinstance(exc, AirflowSensorTimeout):
+                from airflow.sdk.exceptions import AirflowSkipException
+
+                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc
+            raise
+        if first.is_done:
+            return first.xcom_value
+        from airflow_provider_onecodex.triggers.onecodex import OneCodexSampleTrigger
+
+        self.defer(
+            trigger=OneCodexSampleTrigger(
+                sample_id=sample_id,
+                onecodex_conn_id=self.onecodex_conn_id,
+                poll_interval=float(self.poke_interval),
+                wait_for_primary_classification=self.wait_for_primary_classification,
+                deadline=started + float(self.timeout),
+                timeout=float(self.timeout),
+                max_consecutive_failures=self.max_consecutive_failures - self._transient_failures,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger: return the sample record or raise as the poke would have.
+
+        :raises AirflowException: a missing or unknown event (never read as success).
+        """
+        result = self._finish(event)
+        if not result.is_done:
+            raise AirflowException(f"One Codex sample trigger ended without a final outcome: {event!r}")
+        return result.xcom_value

@@ -34,7 +34,13 @@ from airflow_provider_onecodex.testing.query import (
     sort_records,
 )
 from airflow_provider_onecodex.testing.scenario import ANALYSIS_ROUTES
-from airflow_provider_onecodex.testing.state import InvalidChange, NotFound, SimulatorState
+from airflow_provider_onecodex.testing.state import (
+    InvalidChange,
+    NotAvailable,
+    NotFound,
+    PresignRefused,
+    SimulatorState,
+)
 
 UNAUTHORIZED_MESSAGE = (
     "The server could not verify that you are authorized to access the URL requested.  You either "
@@ -167,7 +173,45 @@ def create_app(state: SimulatorState) -> FastAPI:
     app.include_router(_api_router(state))
     app.include_router(_admin_router(state))
     app.include_router(_web_router(state))
+    app.include_router(_files_router(state))
     return app
+
+
+# Requests to pre-signed links must carry no other credentials: S3 answers 400 to a second auth
+# mechanism, and One Codex's own client header "causes an error when fetching from S3".
+_FORBIDDEN_ON_FILES = ("authorization", "x-api-key", "x-onecodex-client-user-agent")
+
+
+def _s3_error(status: int, code: str, message: str) -> Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{html.escape(message)}</Message></Error>"
+    )
+    return Response(body, status_code=status, media_type="application/xml")
+
+
+def _files_router(state: SimulatorState) -> APIRouter:
+    """``GET /_files/<key>?expires=<epoch>&signature=<hmac>``: the simulator's pre-signed links."""
+    router = APIRouter()
+
+    @router.get("/_files/{key:path}")
+    async def download(key: str, request: Request) -> Response:
+        present = [h for h in _FORBIDDEN_ON_FILES if h in request.headers]
+        if present:
+            return _s3_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the signature query parameters should be specified",
+            )
+        try:
+            content, content_type = state.open_presigned(
+                key, request.query_params.get("expires"), request.query_params.get("signature")
+            )
+        except PresignRefused as exc:
+            return _s3_error(exc.status, exc.code, exc.message)
+        return Response(content, media_type=content_type)
+
+    return router
 
 
 def _web_router(state: SimulatorState) -> APIRouter:
@@ -246,6 +290,45 @@ def _api_router(state: SimulatorState) -> APIRouter:
         router.add_api_route(f"/{resource}", _lister(state, resource, fields, None))
         router.add_api_route(f"/{resource}/{{record_id}}", _getter(state, resource))
 
+    for route in ("analyses", *ANALYSIS_ROUTES):
+        router.add_api_route(f"/{route}/{{record_id}}/results", _results_route(state, route, "results"))
+        router.add_api_route(f"/{route}/{{record_id}}/file_details", _file_details_route(state, route))
+    router.add_api_route(
+        "/classifications/{record_id}/raw_results", _results_route(state, "classifications", "raw_results")
+    )
+
+    @router.get("/classifications/{record_id}/readlevel")
+    async def readlevel(record_id: str) -> Response:
+        """``GET /api/v1/classifications/{id}/readlevel``: a pre-signed link to a gzipped TSV."""
+        _check_id(record_id, "classifications")
+        try:
+            return JSONResponse(state.readlevel_json(record_id))
+        except NotFound:
+            raise _not_found("classifications", record_id) from None
+        except NotAvailable:
+            raise _not_available(record_id) from None
+
+    @router.post("/documents/{record_id}/download_uri")
+    async def document_download_uri(record_id: str) -> Response:
+        """``POST /api/v1/documents/{id}/download_uri``: ``{download_uri, expires_in_hours}``."""
+        _check_id(record_id, "documents")
+        try:
+            return JSONResponse(state.document_download_uri(record_id))
+        except NotFound:
+            raise _not_found("documents", record_id) from None
+
+    @router.patch("/samples/{record_id}")
+    async def patch_sample(record_id: str, request: Request) -> Response:
+        """``PATCH /api/v1/samples/{id}``: ``tags`` (all refs or all names), ``visibility``, ``project``."""
+        _check_id(record_id, "samples")
+        body = await _json_body(request)
+        try:
+            return JSONResponse(state.patch_sample(record_id, body))
+        except NotFound:
+            raise _not_found("samples", record_id) from None
+        except InvalidChange as exc:
+            raise ApiError(400, str(exc)) from None
+
     @router.patch("/metadata/{record_id}")
     async def patch_metadata(record_id: str, request: Request) -> Response:
         """``PATCH /api/v1/metadata/{id}``: only the given fields change; ``sample``, ``$uri``,
@@ -302,6 +385,42 @@ def _getter(state: SimulatorState, resource: str) -> Callable[[str], Awaitable[R
 
     get_record.__name__ = f"get_{resource}"
     return get_record
+
+
+def _not_available(record_id: str) -> ApiError:
+    return ApiError(
+        404, f"Results of analysis {record_id} are not available: it has not completed successfully"
+    )
+
+
+def _results_route(state: SimulatorState, route: str, kind: str) -> Callable[[str], Awaitable[Response]]:
+    async def results(record_id: str) -> Response:
+        """``GET /api/v1/<route>/{id}/results|raw_results``: 404 unless the analysis succeeded."""
+        _check_id(record_id, route)
+        try:
+            return JSONResponse(state.analysis_results(route, record_id, kind))
+        except NotFound:
+            raise _not_found(route, record_id) from None
+        except NotAvailable:
+            raise _not_available(record_id) from None
+
+    results.__name__ = f"{kind}_{route}"
+    return results
+
+
+def _file_details_route(state: SimulatorState, route: str) -> Callable[[str], Awaitable[Response]]:
+    async def file_details(record_id: str) -> Response:
+        """``GET /api/v1/<route>/{id}/file_details``: output files with pre-signed links."""
+        _check_id(record_id, route)
+        try:
+            return JSONResponse(state.file_details_json(route, record_id))
+        except NotFound:
+            raise _not_found(route, record_id) from None
+        except NotAvailable:
+            raise _not_available(record_id) from None
+
+    file_details.__name__ = f"file_details_{route}"
+    return file_details
 
 
 def _check_id(record_id: str, resource: str) -> None:

@@ -33,6 +33,7 @@ ANALYSIS_ROUTES: dict[str, str] = {
     "classifications": "classification",
     "panels": "panel",
 }
+SAMPLE_PENDING_STATUSES = ("awaiting_data", "importing", "validating")
 METADATA_ENUMS: dict[str, tuple[str, ...]] = {
     "library_type": ("WGS", "Targeted/16S", "Other"),
     "sample_type": ("Isolate", "Metagenomic", "Other"),
@@ -93,6 +94,10 @@ class Sample:
     created_at: Timestamp = None
     updated_at: Timestamp = None
     error_msg: str | None = None
+    #: seconds after the simulator start until ``status`` applies; before, the sample shows
+    #: ``pending_status`` and no ``primary_classification`` (None: ``status`` from the start)
+    ready_after: float | None = None
+    pending_status: str = "validating"
 
 
 @dataclass
@@ -130,7 +135,12 @@ class Analysis:
     error_msg: str | None = None
     created_at: Timestamp = None
     job_args: dict[str, Any] | None = field(default_factory=dict)
+    #: a fixed ``results_uri`` for classifications; None: a pre-signed link served by the simulator
     results_uri: str | None = None
+    #: classifications: whether ``results_uri`` is set at all once they succeed
+    has_results_uri: bool = True
+    #: how to generate ``/results`` (see :mod:`airflow_provider_onecodex.testing.results`)
+    results: dict[str, Any] | None = None
 
 
 @dataclass
@@ -273,6 +283,16 @@ def _link(sc: Scenario) -> None:
         if m.sample not in samples:
             raise ScenarioError(f"metadata {m.id}: unknown sample {m.sample}")
     for s in sc.samples:
+        if s.pending_status not in SAMPLE_PENDING_STATUSES:
+            raise ScenarioError(
+                f"sample {s.id}: pending_status must be one of {sorted(SAMPLE_PENDING_STATUSES)}"
+            )
+        if s.ready_after is not None and (
+            isinstance(s.ready_after, bool)
+            or not isinstance(s.ready_after, (int, float))
+            or s.ready_after < 0
+        ):
+            raise ScenarioError(f"sample {s.id}: ready_after must be a number >= 0 or null")
         s.owner = s.owner or me.id
         if s.owner not in users:
             raise ScenarioError(f"sample {s.id}: unknown owner {s.owner}")
@@ -301,6 +321,8 @@ def _link(sc: Scenario) -> None:
             raise ScenarioError(f"analysis {a.id}: complete_after must be a number >= 0 or null")
         if not isinstance(a.success, bool):
             raise ScenarioError(f"analysis {a.id}: success must be true or false")
+        if a.results is not None and not isinstance(a.results, dict):
+            raise ScenarioError(f"analysis {a.id}: results must be an object (a generator spec) or null")
         if not a.success and a.error_msg is None:
             a.error_msg = DEFAULT_FAILURE_MSG
 

@@ -68,6 +68,8 @@ class SimulatorServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.state.base_url = f"http://{host}:{self._port}"  # where pre-signed links point
         config = uvicorn.Config(
             create_app(self.state),
             log_level="warning",

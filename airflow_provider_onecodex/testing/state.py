@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import hmac
+import json
+import math
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from airflow_provider_onecodex.api.ids import build_uri, is_valid_id, ref
+from airflow_provider_onecodex.api.ids import build_uri, id_from_uri, is_valid_id, ref
+from airflow_provider_onecodex.testing import results as generated
 from airflow_provider_onecodex.testing.faults import FaultInjector, RequestLog, RequestRecord
 from airflow_provider_onecodex.testing.scenario import (
     ANALYSIS_ROUTES,
@@ -48,6 +55,23 @@ class NotFound(KeyError):
 
 class InvalidChange(ValueError):
     """A rejected write, e.g. a metadata PATCH touching ``sample`` (the API answers 400)."""
+
+
+class NotAvailable(KeyError):
+    """Results of an analysis that has not succeeded (the API answers 404, as documented for
+    failed analyses)."""
+
+
+class PresignRefused(Exception):
+    """A request to a pre-signed link that S3 would refuse: ``status``, S3 error ``code``, ``message``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+SAMPLE_PATCH_FIELDS = ("tags", "project", "visibility")
+VISIBILITIES = ("public", "shared", "private", "importing", "awaiting data")
 
 
 class ManualClock:
@@ -99,6 +123,14 @@ class SimulatorState:
         self.faults = FaultInjector()
         self.log = RequestLog(self._clock)
         self._rng = random.Random()
+        #: where pre-signed links point (SimulatorServer.start sets its own address)
+        self.base_url = "http://127.0.0.1"
+        #: seconds a pre-signed link stays valid, on the simulated wall clock
+        self.presign_ttl = 3600.0
+        #: tests: file_details announces ``filename``'s size off by this many bytes
+        self.file_size_skew: dict[str, int] = {}
+        self._signing_key = secrets.token_bytes(32)
+        self._results_cache: dict[str, dict[str, Any]] = {}
 
     # -- clock --
 
@@ -246,7 +278,10 @@ class SimulatorState:
         if route == "alignments" and a.tax_id is not None:
             out["tax_id"] = a.tax_id
         if route == "classifications":
-            out["results_uri"] = a.results_uri if complete and a.success else None
+            link = None
+            if complete and a.success and a.has_results_uri:
+                link = a.results_uri or self.presign(f"classifications/{a.id}/results.json.gz")
+            out["results_uri"] = link
         return out
 
     def _users_json(self, u: User) -> dict[str, Any]:
@@ -265,19 +300,22 @@ class SimulatorState:
         }
 
     def _samples_json(self, s: Sample) -> dict[str, Any]:
+        ready = s.ready_after is None or self.elapsed() >= s.ready_after
         return {
             "$uri": build_uri("samples", s.id),
             "created_at": self._timestamp(s.created_at),
-            "error_msg": s.error_msg,
+            "error_msg": s.error_msg if ready else None,
             "filename": s.filename,
             "metadata": ref("metadata", s.metadata or ""),
             "owner": ref("users", s.owner or ""),
             "primary_classification": (
-                ref("classifications", s.primary_classification) if s.primary_classification else None
+                ref("classifications", s.primary_classification)
+                if s.primary_classification and ready
+                else None
             ),
             "project": ref("projects", s.project) if s.project else None,
             "size": s.size,
-            "status": s.status,
+            "status": s.status if ready else s.pending_status,
             "tags": [ref("tags", t) for t in s.tags],
             "updated_at": self._optional_timestamp(s.updated_at),
             "visibility": s.visibility,
@@ -350,10 +388,15 @@ class SimulatorState:
         owner: str | None = None,
         project: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        error_msg: str | None = None,
+        ready_after: float | None = None,
+        pending_status: str = "validating",
+        primary_classification: str | None = None,
     ) -> str:
         """Add a sample (created now) and its metadata record; returns the sample id.
 
         ``metadata``: metadata fields, e.g. ``{"name": ..., "external_sample_id": ...}``.
+        ``ready_after``: seconds from now until ``status`` applies (``pending_status`` before).
         """
         with self._lock:
             sample_id = self._new_id(self.samples, id)
@@ -375,6 +418,10 @@ class SimulatorState:
                 tags=list(tags),
                 metadata=meta.id,
                 created_at=now,
+                error_msg=error_msg,
+                ready_after=None if ready_after is None else now + ready_after,
+                pending_status=pending_status,
+                primary_classification=primary_classification,
             )
             self.metadata[meta.id] = meta
             return sample_id
@@ -449,6 +496,204 @@ class SimulatorState:
             return self.analyses[analysis_id]
         except KeyError:
             raise NotFound(analysis_id) from None
+
+    # -- sample PATCH (tags) --
+
+    def patch_sample(self, record_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH /api/v1/samples/<id>``: ``tags`` (all ``{"$ref"}`` or all ``{"name"}``; the list
+        replaces the sample's tags; unknown names create tags), ``visibility``, ``project``.
+
+        :raises NotFound: unknown sample. :raises InvalidChange: anything else the API would 400.
+        """
+        with self._lock:
+            sample = self.samples.get(record_id)
+            if sample is None:
+                raise NotFound(record_id)
+            unknown = sorted(set(changes) - set(SAMPLE_PATCH_FIELDS))
+            if unknown:
+                raise InvalidChange(f"unknown sample fields {unknown}")
+            tags = self._tag_ids(changes["tags"]) if "tags" in changes else sample.tags
+            visibility = changes.get("visibility", sample.visibility)
+            if visibility not in VISIBILITIES:
+                raise InvalidChange(f"'visibility' must be one of {list(VISIBILITIES)}")
+            project = sample.project
+            if "project" in changes:
+                value = changes["project"]
+                project = None if value is None else id_from_uri(value) if isinstance(value, dict) else None
+                if value is not None and not is_valid_id(project):
+                    raise InvalidChange('\'project\' must be {"$ref": "/api/v1/projects/<id>"} or null')
+            sample.tags, sample.visibility, sample.project = tags, visibility, project
+            sample.updated_at = self.elapsed()
+            return self._samples_json(sample)
+
+    def _tag_ids(self, items: Any) -> list[str]:
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise InvalidChange('\'tags\' must be a list of {"$ref"} or of {"name"} objects')
+        shapes = {tuple(sorted(i)) for i in items}
+        if len(shapes) > 1 or (shapes and shapes.pop() not in (("$ref",), ("name",))):
+            raise InvalidChange('\'tags\' must be all {"$ref": ...} or all {"name": ...}, not a mix')
+        ids: dict[str, None] = {}
+        for item in items:
+            if "$ref" in item:
+                ident = id_from_uri(item["$ref"])
+                if not str(item["$ref"]).startswith("/api/v1/tags/") or ident not in self.tags:
+                    raise InvalidChange(f"unknown tag {item['$ref']!r}")
+                ids[ident] = None
+                continue
+            name = item["name"]
+            if not isinstance(name, str) or not name.strip() or len(name) > 30:
+                raise InvalidChange("a tag name must be 1 to 30 characters")
+            found = next((t.id for t in self.tags.values() if t.name == name), None)
+            if found is None:
+                found = self._new_id(self.tags, None)
+                self.tags[found] = Tag(found, name)
+            ids[found] = None
+        return list(ids)
+
+    # -- results, file details and pre-signed links --
+
+    def wall_now(self) -> float:
+        """The simulated wall clock (epoch seconds): pre-signed links expire on it."""
+        return self._wall0.timestamp() + self.elapsed()
+
+    def _signature(self, key: str, expires: int) -> str:
+        return hmac.new(self._signing_key, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def presign(self, key: str) -> str:
+        """A pre-signed link to blob ``key``, valid for :attr:`presign_ttl` seconds."""
+        expires = int(self.wall_now() + self.presign_ttl)
+        signature = self._signature(key, expires)
+        return f"{self.base_url}/_files/{quote(key)}?expires={expires}&signature={signature}"
+
+    def open_presigned(self, key: str, expires: str | None, signature: str | None) -> tuple[bytes, str]:
+        """The blob behind a pre-signed link, checked as S3 would: ``(content, content type)``.
+
+        :raises PresignRefused: missing/bad signature or expired (403), unknown key (404).
+        """
+        if not expires or not signature or not expires.isdigit():
+            raise PresignRefused(
+                403, "AccessDenied", "Query-string authentication requires expires and signature"
+            )
+        if not hmac.compare_digest(signature, self._signature(key, int(expires))):
+            raise PresignRefused(403, "SignatureDoesNotMatch", "The request signature does not match")
+        if self.wall_now() > int(expires):
+            raise PresignRefused(403, "AccessDenied", "Request has expired")
+        try:
+            return self.blob(key)
+        except (NotFound, NotAvailable):
+            raise PresignRefused(404, "NoSuchKey", "The specified key does not exist.") from None
+
+    def blob(self, key: str) -> tuple[bytes, str]:
+        """Content and type of a stored file: ``classifications/<id>/results.json.gz``,
+        ``classifications/<id>/readlevel.tsv.gz``, ``analyses/<id>/files/<name>``,
+        ``documents/<id>/<filename>``."""
+        parts = key.split("/")
+        with self._lock:
+            if len(parts) == 3 and parts[0] == "classifications" and parts[2] == "results.json.gz":
+                body = json.dumps(self.analysis_results("classifications", parts[1]), separators=(",", ":"))
+                return generated.gzip_bytes(body.encode()), "application/octet-stream"
+            if len(parts) == 3 and parts[0] == "classifications" and parts[2] == "readlevel.tsv.gz":
+                results = self.analysis_results("classifications", parts[1])
+                return generated.gzip_bytes(generated.readlevel_tsv(parts[1], results)), "application/gzip"
+            if len(parts) == 4 and parts[0] == "analyses" and parts[2] == "files":
+                files = self._output_files(parts[1])
+                if parts[3] not in files:
+                    raise NotFound(key)
+                return files[parts[3]], _content_type(parts[3])
+            if len(parts) == 3 and parts[0] == "documents" and parts[1] in self.documents:
+                document = self.documents[parts[1]]
+                if document.filename != parts[2]:
+                    raise NotFound(key)
+                return generated.document_bytes(document.id, document.size, document.filename), _content_type(
+                    document.filename
+                )
+        raise NotFound(key)
+
+    def _succeeded_analysis(self, route: str, analysis_id: str) -> Analysis:
+        a = self.analyses.get(analysis_id)
+        wanted = ANALYSIS_ROUTES.get(route)
+        if a is None or (wanted is not None and a.analysis_type != wanted):
+            raise NotFound(analysis_id)
+        now = self.elapsed()
+        if a.complete_after is None or now < a.complete_after or not a.success:
+            raise NotAvailable(analysis_id)
+        return a
+
+    def _generated_results(self, a: Analysis) -> dict[str, Any]:
+        cached = self._results_cache.get(a.id)
+        if cached is None:
+            if a.analysis_type == "classification":
+                cached = generated.classification_results(a.id, a.results)
+            elif a.analysis_type == "alignment":
+                cached = generated.alignment_results(a.id, a.tax_id, a.results)
+            elif a.analysis_type == "panel":
+                job = self.jobs.get(a.job or "")
+                cached = generated.panel_results(a.id, job.name if job else "Panel", a.results)
+            else:
+                cached = dict(a.results or {})
+            self._results_cache[a.id] = cached
+        return copy.deepcopy(cached)
+
+    def analysis_results(self, route: str, analysis_id: str, kind: str = "results") -> dict[str, Any]:
+        """``GET /api/v1/<route>/<id>/results`` (or ``raw_results``) of a succeeded analysis.
+
+        :raises NotFound: unknown id or another type's route. :raises NotAvailable: pending or failed.
+        """
+        with self._lock:
+            a = self._succeeded_analysis(route, analysis_id)
+            results = self._generated_results(a)
+        if kind == "raw_results":
+            return generated.raw_results(a.id, results)
+        return results
+
+    def _output_files(self, analysis_id: str) -> dict[str, bytes]:
+        a = self._succeeded_analysis("analyses", analysis_id)
+        return generated.output_files(a.analysis_type, self._generated_results(a))
+
+    def file_details_json(self, route: str, analysis_id: str) -> dict[str, Any]:
+        """``GET /api/v1/<route>/<id>/file_details``: ``{"files": [{filename, filepath, size, url}]}``."""
+        with self._lock:
+            self._succeeded_analysis(route, analysis_id)
+            files = self._output_files(analysis_id)
+        return {
+            "files": [
+                {
+                    "filename": name,
+                    "filepath": f"{analysis_id}/{name}",
+                    "size": len(content) + self.file_size_skew.get(name, 0),
+                    "url": self.presign(f"analyses/{analysis_id}/files/{name}"),
+                }
+                for name, content in files.items()
+            ]
+        }
+
+    def readlevel_json(self, analysis_id: str) -> dict[str, Any]:
+        """``GET /api/v1/classifications/<id>/readlevel``: ``{"url": <pre-signed gzipped TSV>}``."""
+        with self._lock:
+            self._succeeded_analysis("classifications", analysis_id)
+        return {"url": self.presign(f"classifications/{analysis_id}/readlevel.tsv.gz")}
+
+    def document_download_uri(self, document_id: str) -> dict[str, Any]:
+        """``POST /api/v1/documents/<id>/download_uri``: ``{download_uri, expires_in_hours}``."""
+        with self._lock:
+            document = self.documents.get(document_id)
+            if document is None:
+                raise NotFound(document_id)
+        return {
+            "download_uri": self.presign(f"documents/{document.id}/{document.filename}"),
+            "expires_in_hours": max(1, math.ceil(self.presign_ttl / 3600)),
+        }
+
+
+def _content_type(filename: str) -> str:
+    for suffix, kind in (
+        (".json", "application/json"),
+        (".tsv", "text/tab-separated-values"),
+        (".pdf", "application/pdf"),
+    ):
+        if filename.endswith(suffix):
+            return kind
+    return "application/octet-stream"
 
 
 _METADATA_STRINGS = {

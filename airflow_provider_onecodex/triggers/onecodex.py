@@ -36,6 +36,8 @@ class OneCodexAnalysisTrigger(BaseTrigger):
     :param timeout: the sensor's total ``timeout`` in seconds, for the timeout message.
     :param max_consecutive_failures: polls in a row ending in transient errors (after the client's
         own retries) before the trigger gives up with a ``failed`` event of kind ``transient``.
+    :param consecutive_failures: transient failures already in a row when the wait was deferred
+        (the sensor's first poke), so the count and the give-up message match poke mode. Default 0.
 
     Events: ``{"status": "success", "value": ..., "message": ...}``,
     ``{"status": "failed", "kind": ..., "message": ...}``, ``{"status": "timeout", "message": ...}``.
@@ -49,10 +51,17 @@ class OneCodexAnalysisTrigger(BaseTrigger):
         deadline: float | None = None,
         timeout: float | None = None,
         max_consecutive_failures: int = 10,
+        consecutive_failures: int = 0,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         # Kwargs cross a serialization boundary: refuse bad state here rather than in the triggerer.
         WaitSpec.from_dict(spec)
+        for name, value, low in (
+            ("max_consecutive_failures", max_consecutive_failures, 1),
+            ("consecutive_failures", consecutive_failures, 0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
         if (
             isinstance(poll_interval, bool)
             or not isinstance(poll_interval, (int, float))
@@ -64,7 +73,8 @@ class OneCodexAnalysisTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.deadline = None if deadline is None else float(deadline)
         self.timeout = None if timeout is None else float(timeout)
-        self.max_consecutive_failures = int(max_consecutive_failures)
+        self.max_consecutive_failures = max_consecutive_failures
+        self.consecutive_failures = consecutive_failures
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -76,6 +86,7 @@ class OneCodexAnalysisTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "timeout": self.timeout,
                 "max_consecutive_failures": self.max_consecutive_failures,
+                "consecutive_failures": self.consecutive_failures,
             },
         )
 
@@ -85,7 +96,7 @@ class OneCodexAnalysisTrigger(BaseTrigger):
         spec = WaitSpec.from_dict(self.spec)
         poller = get_poller(self.onecodex_conn_id, spec.resource, self.poll_interval)
         waiter = poller.register(spec)
-        failures = 0
+        failures = self.consecutive_failures
         try:
             while True:
                 remaining = None if self.deadline is None else self.deadline - time.time()
@@ -136,3 +147,110 @@ class OneCodexAnalysisTrigger(BaseTrigger):
         finally:
             await hook.aclose()
         return records, None
+
+
+class OneCodexSampleTrigger(BaseTrigger):
+    """Fire one event when a sample becomes usable, fails, or the deadline passes.
+
+    Polls ``GET /api/v1/samples/{id}`` with the async hook and decides with the sensor's own
+    function (:func:`~airflow_provider_onecodex.api.samples.sample_outcome`). Kwargs are
+    JSON-native and never hold the API key.
+
+    :param sample_id: the sample (16 hex characters).
+    :param onecodex_conn_id: Airflow connection id; the key is read in the triggerer.
+    :param poll_interval: seconds between polls (> 0).
+    :param wait_for_primary_classification: also wait for ``primary_classification``.
+    :param deadline: absolute end of the wait, epoch seconds (``None``: no trigger-side deadline).
+    :param timeout: the sensor's ``timeout`` in seconds, for the timeout message.
+    :param max_consecutive_failures: polls in a row ending in transient errors before giving up.
+
+    Events: the outcome shapes of ``sample_outcome`` (``success`` with the record as ``value``,
+    ``failed`` with ``kind``) or ``{"status": "timeout", "message"}``.
+    """
+
+    def __init__(
+        self,
+        sample_id: str,
+        onecodex_conn_id: str,
+        poll_interval: float,
+        wait_for_primary_classification: bool = False,
+        deadline: float | None = None,
+        timeout: float | None = None,
+        max_consecutive_failures: int = 10,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        from airflow_provider_onecodex.api.ids import validate_id
+
+        if (
+            isinstance(poll_interval, bool)
+            or not isinstance(poll_interval, (int, float))
+            or poll_interval <= 0
+        ):
+            raise ValueError(f"poll_interval must be a number of seconds > 0, got {poll_interval!r}")
+        self.sample_id = validate_id(sample_id, "sample_id", resource="samples")
+        self.onecodex_conn_id = onecodex_conn_id
+        self.poll_interval = float(poll_interval)
+        self.wait_for_primary_classification = bool(wait_for_primary_classification)
+        self.deadline = None if deadline is None else float(deadline)
+        self.timeout = None if timeout is None else float(timeout)
+        self.max_consecutive_failures = int(max_consecutive_failures)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "sample_id": self.sample_id,
+                "onecodex_conn_id": self.onecodex_conn_id,
+                "poll_interval": self.poll_interval,
+                "wait_for_primary_classification": self.wait_for_primary_classification,
+                "deadline": self.deadline,
+                "timeout": self.timeout,
+                "max_consecutive_failures": self.max_consecutive_failures,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_onecodex.api.samples import sample_outcome, sample_timeout_outcome
+        from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
+
+        hook = OneCodexAsyncHook(self.onecodex_conn_id)
+        failures = 0
+        try:
+            while True:
+                remaining = None if self.deadline is None else self.deadline - time.time()
+                if remaining is not None and remaining <= 0:
+                    yield TriggerEvent(sample_timeout_outcome(self.sample_id, self.timeout or 0.0))
+                    return
+                record: dict[str, Any] | None = None
+                error: BaseException | None = None
+                try:
+                    record = dict(await hook.get_sample(self.sample_id))
+                except OneCodexError as exc:
+                    error = exc
+                outcome = sample_outcome(
+                    self.sample_id,
+                    record,
+                    error,
+                    wait_for_primary_classification=self.wait_for_primary_classification,
+                )
+                if outcome["status"] == "transient":
+                    failures += 1
+                    self.log.warning(
+                        "Polling sample %s failed (%d in a row): %s",
+                        self.sample_id,
+                        failures,
+                        outcome["message"],
+                    )
+                    if failures >= self.max_consecutive_failures:
+                        yield TriggerEvent(give_up_on_transient(outcome["message"], failures))
+                        return
+                elif outcome["status"] == "pending":
+                    failures = 0
+                    self.log.info("Waiting: %s", outcome["message"])
+                else:
+                    yield TriggerEvent(outcome)
+                    return
+                pause = self.poll_interval if remaining is None else min(self.poll_interval, remaining)
+                await asyncio.sleep(pause)
+        finally:
+            await hook.aclose()

@@ -22,6 +22,7 @@ UNAUTHORIZED = {
 MAIN_SAMPLE = "a1b2c3d4e5f60718"
 ALN_OK_3S, ALN_OK_6S, ALN_FAIL_4S = "a1a1000000001280", "a1a1000000000562", "a1a1000000001639"
 CLS_2S, PANEL_2S = "c1a5000000000001", "9a4e000000000001"
+STOOL_SAMPLE, CLS_STOOL = "d4e5f60718293a4b", "c1a5000000000004"
 
 
 @pytest.fixture(scope="module")
@@ -167,10 +168,10 @@ def test_one_id_many_routes(fresh: SimulatorServer, clock: ManualClock) -> None:
 
 
 def test_typed_lists_hold_only_their_type(sim: SimulatorServer) -> None:
-    assert len(ids(get(sim, "analyses"))) == 8
+    assert len(ids(get(sim, "analyses"))) == 9
     assert set(ids(get(sim, "alignments"))) == {ALN_OK_3S, ALN_OK_6S, ALN_FAIL_4S, "a1a1000000000028"}
     assert ids(get(sim, "panels")) == [PANEL_2S]
-    assert set(ids(get(sim, "classifications"))) == {CLS_2S, "c1a5000000000002", "c1a5000000000003"}
+    assert set(ids(get(sim, "classifications"))) == {CLS_2S, "c1a5000000000002", "c1a5000000000003", CLS_STOOL}
 
 
 def test_other_collections(sim: SimulatorServer) -> None:
@@ -195,7 +196,7 @@ def test_other_collections(sim: SimulatorServer) -> None:
 
 
 def test_sample_scopes(sim: SimulatorServer) -> None:
-    assert ids(get(sim, "samples")) == [MAIN_SAMPLE, "b2c3d4e5f6071829"]
+    assert ids(get(sim, "samples")) == [MAIN_SAMPLE, "b2c3d4e5f6071829", STOOL_SAMPLE]
     assert ids(get(sim, "samples/public")) == ["c3d4e5f60718293a"]
     assert ids(get(sim, "samples/organization")) == ["c3d4e5f60718293a"]
     assert get(sim, "samples/c3d4e5f60718293a").status_code == 200
@@ -207,7 +208,7 @@ def test_sample_scopes(sim: SimulatorServer) -> None:
 
 def test_pagination_headers_and_link(sim: SimulatorServer) -> None:
     first = get(sim, "analyses", per_page=3)
-    assert first.headers["X-Total-Count"] == "8"
+    assert first.headers["X-Total-Count"] == "9"
     assert first.headers["Link"] == (
         '</api/v1/analyses?page=1&per_page=3>; rel="self",'
         '</api/v1/analyses?page=2&per_page=3>; rel="next",'
@@ -222,7 +223,7 @@ def test_pagination_headers_and_link(sim: SimulatorServer) -> None:
         '</api/v1/analyses?page=3&per_page=3>; rel="last"'
     )
     pages = [ids(get(sim, "analyses", page=p, per_page=3)) for p in (1, 2, 3, 4)]
-    assert [len(p) for p in pages] == [3, 3, 2, 0]
+    assert [len(p) for p in pages] == [3, 3, 3, 0]
     assert [i for page in pages for i in page] == ids(get(sim, "analyses"))
     assert 'rel="next"' not in get(sim, "analyses", page=3, per_page=3).headers["Link"]
     assert get(sim, "tags").headers["Link"] == (
@@ -294,7 +295,7 @@ def test_where_uri_and_references(sim: SimulatorServer) -> None:
     )
     assert len(ids(both)) == 4
     assert ids(get(sim, "alignments", where={"sample": {"$ne": MAIN_SAMPLE}})) == ["a1a1000000000028"]
-    assert ids(get(sim, "samples", where={"project": None})) == [MAIN_SAMPLE, "b2c3d4e5f6071829"]
+    assert ids(get(sim, "samples", where={"project": None})) == [MAIN_SAMPLE, "b2c3d4e5f6071829", STOOL_SAMPLE]
     assert ids(get(sim, "metadata", where={"external_sample_id": "LIMS-0412-07"})) == ["3e7a000000000001"]
 
 
@@ -357,6 +358,7 @@ def test_sort(sim: SimulatorServer) -> None:
     assert [a["$uri"][-16:] for a in by_type[2:]] == newest_first
     assert ids(get(sim, "samples", sort={"project": False, "size": True})) == [
         "b2c3d4e5f6071829",
+        STOOL_SAMPLE,
         MAIN_SAMPLE,
     ]
     assert get(sim, "alignments", sort={"colour": True}).status_code == 400

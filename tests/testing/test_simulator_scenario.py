@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from typing import Any
 
 import pytest
@@ -78,11 +77,9 @@ def test_bad_scenarios(mutate: Any, fragment: str) -> None:
         load_scenario(data)
 
 
-def test_bulk_scenario_is_fast_and_deterministic() -> None:
-    started = time.monotonic()
+def test_bulk_scenario_is_deterministic() -> None:
     bulk = make_bulk_scenario(10_000, seed=42, failure_rate=0.2, never_rate=0.05)
     state = SimulatorState(bulk, clock=ManualClock())
-    assert time.monotonic() - started < 3
     assert make_bulk_scenario(10_000, seed=42, failure_rate=0.2, never_rate=0.05) == bulk
     assert make_bulk_scenario(100, seed=1) != make_bulk_scenario(100, seed=2)
     analyses = bulk["analyses"]
@@ -93,25 +90,21 @@ def test_bulk_scenario_is_fast_and_deterministic() -> None:
     assert len(state.list_json("alignments")) == 10_000
 
 
-def test_bulk_listing_over_http_is_fast() -> None:
+def test_bulk_listing_over_http_pages_every_record_once() -> None:
     clock = ManualClock()
     with SimulatorServer(make_bulk_scenario(10_000, seed=5, max_complete_after=100), clock=clock) as sim:
         clock.advance(50)
         session = requests.Session()
         session.auth = (sim.api_key, "")
         seen: list[str] = []
-        slowest = 0.0
         for page in range(1, 21):
-            started = time.monotonic()
             response = session.get(
                 f"{sim.base_url}/api/v1/alignments",
                 params={"page": str(page), "per_page": "500", "sort": json.dumps({"created_at": True})},
                 timeout=10,
             )
-            slowest = max(slowest, time.monotonic() - started)
             seen += [a["$uri"] for a in response.json()]
-        assert len(set(seen)) == 10_000
-        assert slowest < 0.5
+        assert len(seen) == len(set(seen)) == 10_000  # speed is measured in bench/, not here
         done = session.get(
             f"{sim.base_url}/api/v1/alignments",
             params={"per_page": "1", "where": json.dumps({"complete": True})},

@@ -1,0 +1,444 @@
+"""Fetching One Codex pre-signed URLs: ``file_details[].url``, ``readlevel.url``, ``download_uri``,
+``results_uri`` (API reference §9).
+
+Rules kept here, for the sync (requests) and the async (httpx) path alike:
+
+- a separate plain HTTP client: no One Codex auth (no ``Authorization``, no ``X-API-Key``), none of
+  our headers, no ``~/.netrc`` or proxy settings from the environment; S3 refuses requests that
+  carry a second auth mechanism;
+- bodies are streamed to the target in chunks (``CHUNK_SIZE``), hashed (SHA-256) and counted; a size
+  different from the one the API announced, or from ``Content-Length``, is an error and the partial
+  file is removed;
+- the connection's timeouts and the one retry policy apply (transient: connection errors, 404 on a
+  fresh link, 429, 5xx); ``download_uri`` links are fetched, never requested again by retries;
+- URLs are never logged or put in exceptions in full: they carry signatures. :func:`redact_url` keeps
+  scheme, host and path;
+- classification ``results_uri`` bodies may be gzip (magic ``1f 8b``), zstd (``28 b5 2f fd``; decoded
+  when the ``zstandard`` module is installed) or plain JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import logging
+import re
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import IO, Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from airflow_provider_onecodex.api.errors import TRANSIENT_STATUSES, OneCodexAPIError, OneCodexResponseError
+from airflow_provider_onecodex.api.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1024 * 1024  # bytes per streamed chunk
+MAX_IN_MEMORY = 256 * 1024 * 1024  # bytes: cap of fetch_bytes (results_uri bodies)
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# Only these are sent to a pre-signed URL: bodies must arrive as stored, byte for byte.
+PLAIN_HEADERS = {"Accept": "*/*", "Accept-Encoding": "identity"}
+_S3_CODE = re.compile(rb"<Code>([A-Za-z]{1,64})</Code>")
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]/path`` of a URL: no query (the signature), no user info, no fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """What log masking must hide of a pre-signed URL: the URL and its query string."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        query = ""
+    return [s for s in (url, query) if len(s) >= 5]
+
+
+def validate_url(url: object, name: str = "url") -> str:
+    """An ``http(s)`` URL, else ``TypeError``/``ValueError`` naming the redacted value."""
+    if not isinstance(url, str):
+        raise TypeError(f"{name} must be a URL string, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ValueError(f"{name} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name} must be an http(s) URL, got {redact_url(url)!r}")
+    return url
+
+
+def validate_expected_size(value: object, name: str = "expected_size") -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a number of bytes >= 0 or None, got {value!r}")
+    return value
+
+
+class OneCodexDownloadError(OneCodexAPIError):
+    """A pre-signed URL could not be fetched. ``path`` is the redacted URL; the body is never kept
+    (storage error pages can echo request details), only S3's ``<Code>`` when there is one.
+
+    Transient (retried): no response, 404 (a fresh file may still be uploading), 429 and 5xx.
+    """
+
+    @property
+    def transient(self) -> bool:
+        return self.status is None or self.status == 404 or self.status in TRANSIENT_STATUSES
+
+
+class OneCodexDownloadSizeError(OneCodexDownloadError):
+    """The bytes received differ from the size the API or ``Content-Length`` announced. Permanent."""
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+
+_STATUS_HINTS = {
+    400: "the storage service refused the request (a pre-signed URL takes no other auth)",
+    401: "not authorized",
+    402: "a premium platform account is needed to download this",
+    403: "the link expired or is not valid; request a fresh one",
+    404: "no such file (yet)",
+}
+
+
+def status_error(status: int, url: str, body: bytes) -> OneCodexDownloadError:
+    """The error for a non-2xx answer from a pre-signed URL (redacted, no body)."""
+    match = _S3_CODE.search(body[:4096])
+    code = f" ({match.group(1).decode()})" if match else ""
+    hint = _STATUS_HINTS.get(status, "server error" if status >= 500 else "refused")
+    return OneCodexDownloadError(status, "GET", redact_url(url), f"pre-signed download failed{code}: {hint}")
+
+
+def transport_error(exc: BaseException, url: str) -> OneCodexDownloadError:
+    return OneCodexDownloadError(None, "GET", redact_url(url), f"download interrupted ({type(exc).__name__})")
+
+
+def sniff_compression(data: bytes) -> str | None:
+    """``"gzip"``, ``"zstd"`` or ``None`` from a body's first bytes."""
+    if data.startswith(GZIP_MAGIC):
+        return "gzip"
+    if data.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return None
+
+
+def decompress(data: bytes, *, max_bytes: int = MAX_IN_MEMORY, what: str = "body") -> bytes:
+    """``data`` decoded when gzip or zstd (by magic bytes), else as is.
+
+    :raises OneCodexResponseError: corrupt data, output over ``max_bytes``, or zstd without the
+        ``zstandard`` module (the message says to install it).
+    """
+    kind = sniff_compression(data)
+    if kind == "gzip":
+        try:
+            decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            out = decoder.decompress(data, max_bytes + 1)
+        except zlib.error as exc:
+            raise OneCodexResponseError(200, "GET", what, f"corrupt gzip data: {exc}") from None
+        if len(out) > max_bytes:
+            raise OneCodexResponseError(200, "GET", what, f"decompresses to more than {max_bytes} bytes")
+        return out
+    if kind == "zstd":
+        try:
+            import zstandard
+        except ImportError:
+            raise OneCodexResponseError(
+                200, "GET", what, "zstd-compressed; install the 'zstandard' package to decode it"
+            ) from None
+        try:
+            reader = zstandard.ZstdDecompressor().stream_reader(data)
+            out = reader.read(max_bytes + 1)
+        except zstandard.ZstdError as exc:
+            raise OneCodexResponseError(200, "GET", what, f"corrupt zstd data: {exc}") from None
+        if len(out) > max_bytes:
+            raise OneCodexResponseError(200, "GET", what, f"decompresses to more than {max_bytes} bytes")
+        return bytes(out)
+    return data
+
+
+def gunzip(data: bytes) -> bytes:
+    """Plain gzip decoding (for ``readlevel`` TSVs), whatever the size."""
+    return gzip.decompress(data)
+
+
+class Target(Protocol):
+    """Where a download goes: a ``pathlib.Path``, an ``ObjectStoragePath``, any ``UPath``."""
+
+    def open(self, mode: str) -> IO[bytes]: ...
+
+    def unlink(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Received:
+    """A finished download: ``size`` in bytes and the SHA-256 hex digest of those bytes."""
+
+    size: int
+    sha256: str
+
+
+class _Tally:
+    """Counts and hashes chunks; checks the total against the announced sizes."""
+
+    def __init__(self, url: str, expected: int | None, content_length: str | None, limit: int | None) -> None:
+        self.url = url
+        self.expected = expected
+        self.content_length = int(content_length) if content_length and content_length.isdigit() else None
+        self.limit = limit
+        self.size = 0
+        self.digest = hashlib.sha256()
+        if expected is not None and self.content_length is not None and expected != self.content_length:
+            raise self._mismatch(
+                f"the API announced {expected} bytes but Content-Length is {self.content_length}"
+            )
+
+    def _mismatch(self, message: str) -> OneCodexDownloadSizeError:
+        return OneCodexDownloadSizeError(200, "GET", redact_url(self.url), message)
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self.digest.update(chunk)
+        ceiling = self.expected if self.expected is not None else self.content_length
+        if ceiling is not None and self.size > ceiling:
+            raise self._mismatch(f"received more than the {ceiling} bytes announced")
+        if self.limit is not None and self.size > self.limit:
+            raise self._mismatch(f"larger than the in-memory limit of {self.limit} bytes")
+
+    def finish(self) -> Received:
+        for announced, by in ((self.expected, "the API"), (self.content_length, "Content-Length")):
+            if announced is not None and self.size != announced:
+                raise self._mismatch(f"received {self.size} bytes but {by} announced {announced}")
+        return Received(self.size, self.digest.hexdigest())
+
+
+def _remove(target: Target) -> None:
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # best effort: the original error matters more
+        log.warning("Could not remove the partial download %s: %s", target, exc)
+
+
+def plain_session() -> requests.Session:
+    """A ``requests.Session`` for pre-signed URLs: only :data:`PLAIN_HEADERS`, no environment settings."""
+    session = requests.Session()
+    session.headers.clear()
+    session.headers.update(PLAIN_HEADERS)
+    session.trust_env = False  # no ~/.netrc credentials (they would add Authorization), no proxies
+    return session
+
+
+class Downloader:
+    """Synchronous pre-signed downloads over one plain ``requests.Session``.
+
+    :param timeout: ``(connect, read)`` seconds, the connection's.
+    :param retry: the retry policy (the connection's); transient failures restart the download.
+    :param sleep: how retries wait (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        timeout: tuple[float, float],
+        retry: RetryPolicy | None = None,
+        *,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep or time.sleep
+        self._session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = plain_session()
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _stream(
+        self, url: str, write: Callable[[bytes], object], expected: int | None, limit: int | None
+    ) -> Received:
+        try:
+            response = self.session.get(url, stream=True, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise transport_error(exc, url) from None
+        with response:
+            if not 200 <= response.status_code < 300:
+                raise status_error(
+                    response.status_code, url, response.raw.read(4096, decode_content=False) or b""
+                )
+            tally = _Tally(url, expected, response.headers.get("content-length"), limit)
+            try:
+                for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
+                    tally.add(chunk)
+                    write(chunk)
+            except (requests.RequestException, Urllib3Error, ConnectionError, TimeoutError) as exc:
+                # raw streaming raises urllib3's errors (ProtocolError, ReadTimeoutError) as they are
+                raise transport_error(exc, url) from None
+            return tally.finish()
+
+    def fetch_bytes(
+        self, url: str, *, expected_size: int | None = None, max_bytes: int = MAX_IN_MEMORY
+    ) -> bytes:
+        """The body of ``url`` in memory (at most ``max_bytes``), as stored (no decoding).
+
+        :raises OneCodexDownloadError: HTTP error or transport failure after the retries.
+        :raises OneCodexDownloadSizeError: size differs from ``expected_size``/``Content-Length``.
+        """
+        validate_url(url)
+        expected = validate_expected_size(expected_size)
+
+        def attempt() -> bytes:
+            parts: list[bytes] = []
+            self._stream(url, parts.append, expected, max_bytes)
+            return b"".join(parts)
+
+        result: bytes = self.retry.retrying(sleep=self._sleep)(attempt)
+        return result
+
+    def download(self, url: str, target: Target, *, expected_size: int | None = None) -> Received:
+        """Stream ``url`` into ``target`` (opened ``"wb"``; any partial file is removed on failure).
+
+        :param expected_size: bytes the API announced (``file_details[].size``, ``documents.size``).
+        :returns: bytes written and their SHA-256.
+        :raises OneCodexDownloadError, OneCodexDownloadSizeError: as :meth:`fetch_bytes`.
+        :raises OSError: writing the target failed (partial file removed).
+        """
+        validate_url(url)
+        expected = validate_expected_size(expected_size)
+
+        def attempt() -> Received:
+            try:
+                with target.open("wb") as handle:
+                    return self._stream(url, handle.write, expected, None)
+            except BaseException:
+                _remove(target)
+                raise
+
+        result: Received = self.retry.retrying(sleep=self._sleep)(attempt)
+        return result
+
+
+class AsyncDownloader:
+    """Async twin of :class:`Downloader` on a plain ``httpx.AsyncClient``; file writes run in a thread."""
+
+    def __init__(
+        self,
+        timeout: tuple[float, float],
+        retry: RetryPolicy | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep or asyncio.sleep
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import httpx
+
+            connect, read = self.timeout
+            self._client = httpx.AsyncClient(
+                headers=PLAIN_HEADERS,
+                timeout=httpx.Timeout(read, connect=connect),
+                follow_redirects=True,
+                trust_env=False,
+            )
+            # httpx adds its own User-Agent by default: a pre-signed request carries nothing of ours
+            self._client.headers.pop("user-agent", None)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _stream(
+        self, url: str, write: Callable[[bytes], Awaitable[None]], expected: int | None, limit: int | None
+    ) -> Received:
+        import httpx
+
+        try:
+            async with self.client.stream("GET", url) as response:
+                if not 200 <= response.status_code < 300:
+                    body = b""
+                    async for chunk in response.aiter_raw():
+                        body += chunk
+                        if len(body) >= 4096:
+                            break
+                    raise status_error(response.status_code, url, body)
+                tally = _Tally(url, expected, response.headers.get("content-length"), limit)
+                async for chunk in response.aiter_raw(CHUNK_SIZE):
+                    tally.add(chunk)
+                    await write(chunk)
+                return tally.finish()
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, url) from None
+
+    async def fetch_bytes(
+        self, url: str, *, expected_size: int | None = None, max_bytes: int = MAX_IN_MEMORY
+    ) -> bytes:
+        """Async :meth:`Downloader.fetch_bytes`."""
+        validate_url(url)
+        expected = validate_expected_size(expected_size)
+
+        async def attempt() -> bytes:
+            parts: list[bytes] = []
+
+            async def keep(chunk: bytes) -> None:
+                parts.append(chunk)
+
+            await self._stream(url, keep, expected, max_bytes)
+            return b"".join(parts)
+
+        result: bytes = await self.retry.async_retrying(sleep=self._sleep)(attempt)
+        return result
+
+    async def download(self, url: str, target: Target, *, expected_size: int | None = None) -> Received:
+        """Async :meth:`Downloader.download`: the same checks, file I/O in a worker thread."""
+        validate_url(url)
+        expected = validate_expected_size(expected_size)
+
+        async def attempt() -> Received:
+            handle = await asyncio.to_thread(target.open, "wb")
+            try:
+
+                async def write(chunk: bytes) -> None:
+                    await asyncio.to_thread(handle.write, chunk)
+
+                try:
+                    return await self._stream(url, write, expected, None)
+                finally:
+                    await asyncio.to_thread(handle.close)
+            except BaseException:
+                await asyncio.to_thread(_remove, target)
+                raise
+
+        result: Received = await self.retry.async_retrying(sleep=self._sleep)(attempt)
+        return result

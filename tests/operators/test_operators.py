@@ -1,0 +1,276 @@
+"""The get and list operators against the simulator: XCom values, templating, validation, links."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_onecodex.links.onecodex import OneCodexLink
+from airflow_provider_onecodex.operators.onecodex import (
+    OneCodexGetAlignmentOperator,
+    OneCodexGetRecordOperator,
+    OneCodexListAlignmentsOperator,
+    OneCodexListRecordsOperator,
+)
+from airflow_provider_onecodex.testing.server import SimulatorServer
+
+DEMO_SAMPLE = "a1b2c3d4e5f60718"
+PUBLIC_SAMPLE = "c3d4e5f60718293a"
+DONE_ALIGNMENT = "a1a1000000000028"
+CLASSIFICATION = "c1a5000000000002"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SimulatorServer]:
+    with SimulatorServer() as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(server: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
+    server.state.faults.clear()
+    server.state.reset_counters()
+    conn = {"conn_type": "onecodex", "host": server.base_url, "password": server.api_key}
+    monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", json.dumps(conn))
+    return server
+
+
+def render(op: Any, **context: Any) -> None:
+    """Render the operator's template fields as the task runner does before ``execute``."""
+    op.render_template_fields(context)
+
+
+# -- get ---------------------------------------------------------------------------------------
+
+
+def test_get_record_returns_the_record(sim) -> None:
+    op = OneCodexGetRecordOperator(task_id="get", resource="classifications", record_id=CLASSIFICATION)
+    record = op.execute({})
+    assert record == sim.state.get_json("classifications", CLASSIFICATION)
+    assert json.loads(json.dumps(record)) == record  # XCom-ready plain JSON
+    assert sim.state.count(f"/api/v1/classifications/{CLASSIFICATION}") == 1
+
+
+def test_get_record_accepts_a_uri(sim) -> None:
+    op = OneCodexGetRecordOperator(
+        task_id="get", resource="samples", record_id=f"/api/v1/samples/{DEMO_SAMPLE}"
+    )
+    assert op.execute({})["filename"] == sim.state.get_json("samples", DEMO_SAMPLE)["filename"]
+
+
+def test_get_alignment_renders_its_id_and_returns_the_record(sim) -> None:
+    op = OneCodexGetAlignmentOperator(task_id="get", alignment_id="{{ params.alignment }}")
+    render(op, params={"alignment": DONE_ALIGNMENT})
+    assert op.execute({}) == sim.state.get_json("alignments", DONE_ALIGNMENT)
+
+
+def test_get_of_a_missing_record_is_a_404(sim) -> None:
+    from airflow_provider_onecodex.api.errors import OneCodexNotFoundError
+
+    op = OneCodexGetAlignmentOperator(task_id="get", alignment_id="0b0b0b0b0b0b0b0b")
+    with pytest.raises(OneCodexNotFoundError, match="404 on GET /api/v1/alignments/0b0b0b0b0b0b0b0b"):
+        op.execute({})
+
+
+# -- list --------------------------------------------------------------------------------------
+
+
+def test_list_records_with_where_sort_and_max_records(sim) -> None:
+    op = OneCodexListRecordsOperator(
+        task_id="list",
+        resource="analyses",
+        where={"analysis_type": "classification", "complete": True},
+        sort={"created_at": False},
+        max_records=2,
+        per_page=1,
+    )
+    records = op.execute({})
+    assert len(records) == 2
+    assert {r["analysis_type"] for r in records} == {"classification"}
+    assert records[0]["created_at"] <= records[1]["created_at"]
+    assert sim.state.count("/api/v1/analyses") == 2  # per_page=1: two pages, then it stops
+
+
+def test_list_alignments_of_a_sample_and_reference(sim) -> None:
+    op = OneCodexListAlignmentsOperator(task_id="list", sample_id=DEMO_SAMPLE, tax_id="562")
+    records = op.execute({})
+    assert [(r["$uri"], r["tax_id"]) for r in records] == [("/api/v1/alignments/a1a1000000000562", "562")]
+
+
+def test_list_public_variant(sim) -> None:
+    op = OneCodexListRecordsOperator(task_id="list", resource="samples", variant="public")
+    records = op.execute({})
+    assert [r["$uri"] for r in records] == [f"/api/v1/samples/{PUBLIC_SAMPLE}"]
+    assert sim.state.count("/api/v1/samples/public") == 1
+
+
+# -- templating --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operator", "fields"),
+    [
+        (OneCodexGetRecordOperator, {"resource", "record_id", "onecodex_conn_id"}),
+        (OneCodexGetAlignmentOperator, {"alignment_id", "onecodex_conn_id"}),
+        (OneCodexListRecordsOperator, {"resource", "where", "sort", "max_records", "onecodex_conn_id"}),
+        (OneCodexListAlignmentsOperator, {"sample_id", "tax_id", "where", "sort", "onecodex_conn_id"}),
+    ],
+)
+def test_template_fields_cover_ids_filters_and_conn_id(operator: type, fields: set[str]) -> None:
+    assert fields <= set(operator.template_fields)
+
+
+def test_where_rendered_from_jinja_json_text(sim) -> None:
+    op = OneCodexListAlignmentsOperator(
+        task_id="list",
+        sample_id="{{ params.sample }}",
+        where='{"tax_id": {"$in": {{ params.taxa | tojson }}}, "complete": true}',
+        sort='{"created_at": {{ params.newest_first | tojson }}}',
+        max_records="{{ params.limit }}",
+    )
+    render(op, params={"sample": PUBLIC_SAMPLE, "taxa": ["28901", "1280"], "newest_first": True, "limit": 5})
+    assert op.where == '{"tax_id": {"$in": ["28901", "1280"]}, "complete": true}'
+    records = op.execute({})
+    assert [r["$uri"] for r in records] == [f"/api/v1/alignments/{DONE_ALIGNMENT}"]
+
+
+def test_conn_id_is_templated(sim, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ONECODEX_STAGING",
+        json.dumps({"conn_type": "onecodex", "host": sim.base_url, "password": sim.api_key}),
+    )
+    op = OneCodexGetAlignmentOperator(
+        task_id="get", alignment_id=DONE_ALIGNMENT, onecodex_conn_id="onecodex_{{ params.env }}"
+    )
+    render(op, params={"env": "staging"})
+    assert op.execute({})["$uri"].endswith(DONE_ALIGNMENT)
+    assert op.hook.onecodex_conn_id == "onecodex_staging"
+
+
+# -- validation before any request ---------------------------------------------------------------
+
+BAD: list[tuple[Callable[[], Any], type[Exception], str]] = [
+    (
+        lambda: OneCodexGetRecordOperator(task_id="t", resource="alignment", record_id=DONE_ALIGNMENT),
+        ValueError,
+        "resource must be one of",
+    ),
+    (
+        lambda: OneCodexGetRecordOperator(task_id="t", resource=7, record_id=DONE_ALIGNMENT),
+        TypeError,
+        "resource must be a string",
+    ),
+    (
+        lambda: OneCodexGetRecordOperator(task_id="t", resource="samples", record_id="A1B2C3D4E5F60718"),
+        ValueError,
+        "sample_id must be a One Codex id (16 lowercase hex characters), got 'A1B2C3D4E5F60718'",
+    ),
+    (
+        lambda: OneCodexGetRecordOperator(
+            task_id="t", resource="samples", record_id=f"/api/v1/tags/{DEMO_SAMPLE}"
+        ),
+        ValueError,
+        "sample_id must be an id or a /api/v1/samples/<id> URI",
+    ),
+    (
+        lambda: OneCodexGetAlignmentOperator(task_id="t", alignment_id=None),
+        TypeError,
+        "alignment_id must be a One Codex id (16 lowercase hex characters), got None",
+    ),
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="alignments", where="{'complete': True}"),
+        ValueError,
+        "where must be a JSON object, got \"{'complete': True}\"",
+    ),
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="alignments", where=["complete"]),
+        TypeError,
+        "where must be a JSON object (dict), got ['complete']",
+    ),
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="alignments", sort={"created_at": "desc"}),
+        ValueError,
+        "sort['created_at'] must be true (descending) or false (ascending), got 'desc'",
+    ),
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="alignments", max_records=0),
+        ValueError,
+        "max_records must be a positive int or None, got 0",
+    ),
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="alignments", max_records="many"),
+        TypeError,
+        "max_records must be a positive int or None, got 'many'",
+    ),
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="alignments", per_page=5000),
+        ValueError,
+        "per_page",
+    ),
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="tags", variant="everyone"),
+        ValueError,
+        "variant must be one of ['organization', 'public'] or None, got 'everyone'",
+    ),
+    (
+        lambda: OneCodexListAlignmentsOperator(task_id="t", sample_id="nope"),
+        ValueError,
+        "sample_id must be a One Codex id (16 lowercase hex characters), got 'nope'",
+    ),
+    (
+        lambda: OneCodexListAlignmentsOperator(task_id="t", sample_id=DEMO_SAMPLE, tax_id="E. coli"),
+        ValueError,
+        "tax_id must be an NCBI taxonomy id such as '1280', got 'E. coli'",
+    ),
+    (
+        lambda: OneCodexListAlignmentsOperator(task_id="t", sample_id=DEMO_SAMPLE, where={"sample": "x"}),
+        ValueError,
+        "give sample_id or a 'sample' filter in where, not both",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "error", "message"), BAD, ids=[m for _, _, m in BAD])
+def test_bad_arguments_are_refused_before_any_request(make, error, message, sim) -> None:
+    op = make()
+    with pytest.raises(error) as raised:
+        op.execute({})
+    assert message in str(raised.value)
+    assert sim.state.count() == 0
+
+
+# -- extra link ----------------------------------------------------------------------------------
+
+
+def test_extra_link_is_set_by_execute(sim) -> None:
+    from airflow.sdk.types import TaskInstanceKey
+
+    ti_key = TaskInstanceKey(dag_id="d", task_id="get", run_id="r", try_number=1, map_index=-1)
+    op = OneCodexGetAlignmentOperator(task_id="get", alignment_id=DONE_ALIGNMENT)
+    assert OneCodexLink() in op.operator_extra_links
+    assert OneCodexLink().get_link(op, ti_key=ti_key) == ""
+    op.execute({})
+    assert OneCodexLink().get_link(op, ti_key=ti_key) == f"{sim.base_url}/analysis/{DONE_ALIGNMENT}"
+
+    classification = OneCodexGetRecordOperator(
+        task_id="c", resource="classifications", record_id=CLASSIFICATION
+    )
+    classification.execute({})
+    assert OneCodexLink().get_link(classification, ti_key=ti_key) == (
+        f"{sim.base_url}/classification/{CLASSIFICATION}"
+    )
+    sample = OneCodexGetRecordOperator(task_id="s", resource="samples", record_id=DEMO_SAMPLE)
+    sample.execute({})
+    assert OneCodexLink().get_link(sample, ti_key=ti_key) == ""  # no known page for a sample
+
+
+def test_the_linked_page_exists_on_the_simulator(sim) -> None:
+    import requests
+
+    op = OneCodexGetAlignmentOperator(task_id="get", alignment_id=DONE_ALIGNMENT)
+    op.execute({})
+    page = requests.get(OneCodexLink().get_link(op, ti_key=None), timeout=5)  # type: ignore[arg-type]
+    assert page.status_code == 200 and DONE_ALIGNMENT in page.text

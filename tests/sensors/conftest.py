@@ -1,0 +1,245 @@
+"""Simulator, connection and mode drivers shared by the sensor tests.
+
+The three sensor modes are driven the way Airflow drives them, without a scheduler:
+
+- poke: ``sensor.execute(context)`` (it sleeps ``poke_interval`` between pokes);
+- reschedule: a fresh sensor per try (as each try is a new process), ``execute`` until it stops
+  raising ``AirflowRescheduleException``, with a fake ``ti`` that knows the first try's start;
+- deferrable: ``execute`` raises ``TaskDeferred``; the trigger is rebuilt from its JSON-encoded
+  ``serialize()`` output (as the triggerer does), run to its first event, and a fresh sensor
+  resumes with ``resume_execution(method_name, {"event": payload}, context)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from airflow_provider_onecodex.api.ids import record_id
+from airflow_provider_onecodex.testing.server import SimulatorServer
+
+DEMO_SAMPLE = "a1b2c3d4e5f60718"
+ANALYSIS_ROUTES = ("analyses", "alignments", "classifications", "panels")
+MODES = ("poke", "reschedule", "deferrable")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SimulatorServer]:
+    with SimulatorServer() as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(server: SimulatorServer) -> SimulatorServer:
+    """The module's simulator with no fault rules and zeroed request counters.
+
+    Tests add their own records (fresh random ids), so they do not see each other's state.
+    """
+    server.state.faults.clear()
+    server.state.reset_counters()
+    return server
+
+
+@pytest.fixture
+def connect(monkeypatch: pytest.MonkeyPatch, sim: SimulatorServer) -> Callable[..., None]:
+    """Point ``onecodex_default`` at the simulator (JSON form of ``AIRFLOW_CONN_*``).
+
+    Connection retries default to 1 (two attempts per poll) so that transient faults reach the
+    sensor's own failure counting in few requests.
+    """
+
+    def connect(password: str | None = None, **extra: Any) -> None:
+        extra.setdefault("max_retries", 1)
+        conn = {
+            "conn_type": "onecodex",
+            "host": sim.base_url,
+            "password": sim.api_key if password is None else password,
+            "extra": extra,
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", json.dumps(conn))
+
+    connect()
+    return connect
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Clients built by hooks retry without sleeping; the waits they asked for are recorded."""
+    from airflow_provider_onecodex.api.async_client import AsyncOneCodexClient
+    from airflow_provider_onecodex.api.client import OneCodexClient
+
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async def asleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    sync_init, async_init = OneCodexClient.__init__, AsyncOneCodexClient.__init__
+
+    def init(self: OneCodexClient, config: Any, *, sleep: Any = sleep) -> None:
+        sync_init(self, config, sleep=sleep)
+
+    def ainit(self: AsyncOneCodexClient, config: Any, *, sleep: Any = asleep) -> None:
+        async_init(self, config, sleep=sleep)
+
+    monkeypatch.setattr(OneCodexClient, "__init__", init)
+    monkeypatch.setattr(AsyncOneCodexClient, "__init__", ainit)
+    return waits
+
+
+class ScriptedReads:
+    """Counts the analysis reads the simulator serves and changes its state at chosen reads.
+
+    A "read" is one listing or GET of an analysis route that got past auth and fault injection:
+    one poll of a sensor or trigger. ``at(k, action)`` runs ``action`` just before read ``k`` is
+    served, so the answers a wait sees are fixed by the read number, whichever mode polls.
+    """
+
+    def __init__(self, server: SimulatorServer) -> None:
+        self.state = server.state
+        self.count = 0
+        self._lock = threading.Lock()
+        self._actions: dict[int, list[Callable[[], object]]] = {}
+        self._overrides: dict[str, dict[str, Any]] = {}
+        self._list_json, self._get_json = self.state.list_json, self.state.get_json
+
+    def at(self, read: int, action: Callable[[], object]) -> None:
+        self._actions.setdefault(read, []).append(action)
+
+    def override(self, analysis_id: str, **fields: Any) -> None:
+        """Serve ``fields`` over the record of ``analysis_id`` (e.g. a malformed ``complete``)."""
+        self._overrides.setdefault(analysis_id, {}).update(fields)
+
+    def record(self, resource: str, analysis_id: str) -> dict[str, Any]:
+        """The record as the API serves it now (not counted as a read)."""
+        return self._apply(self._get_json(resource, analysis_id))
+
+    def _tick(self, resource: str) -> None:
+        if resource not in ANALYSIS_ROUTES:
+            return
+        with self._lock:
+            self.count += 1
+            actions = self._actions.pop(self.count, [])
+        for action in actions:
+            action()
+
+    def _apply(self, record: dict[str, Any]) -> dict[str, Any]:
+        fields = self._overrides.get(record_id(record) or "")
+        return {**record, **fields} if fields else record
+
+    def list_json(self, resource: str, scope: str | None = None) -> list[dict[str, Any]]:
+        self._tick(resource)
+        return [self._apply(r) for r in self._list_json(resource, scope)]
+
+    def get_json(self, resource: str, analysis_id: str) -> dict[str, Any]:
+        self._tick(resource)
+        return self._apply(self._get_json(resource, analysis_id))
+
+
+@pytest.fixture
+def reads(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> ScriptedReads:
+    scripted = ScriptedReads(sim)
+    monkeypatch.setattr(sim.state, "list_json", scripted.list_json)
+    monkeypatch.setattr(sim.state, "get_json", scripted.get_json)
+    return scripted
+
+
+# -- driving the three modes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    """How a wait ended: its XCom value, or the exception's exact type and message."""
+
+    xcom: Any = None
+    exc_type: type[BaseException] | None = None
+    message: str | None = None
+
+    @classmethod
+    def of_error(cls, exc: BaseException) -> Result:
+        return cls(exc_type=type(exc), message=str(exc))
+
+
+class FakeTI:
+    """The part of a task instance that reschedule mode reads: when the first try started."""
+
+    def __init__(self) -> None:
+        self.first_try_start: datetime.datetime | None = None
+        self.rescheduled = False
+        self.reschedules = 0
+
+    def get_first_reschedule_date(self, context: Any) -> datetime.datetime | None:
+        return self.first_try_start if self.rescheduled else None
+
+
+async def first_event(trigger: Any, timeout: float = 15.0) -> Any:
+    """Rebuild ``trigger`` from its JSON-encoded serialization and run it to its first event."""
+    from airflow.sdk.module_loading import import_string
+
+    classpath, kwargs = trigger.serialize()
+    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
+    events = rebuilt.run()
+    try:
+        return await asyncio.wait_for(anext(events), timeout)
+    finally:
+        await events.aclose()
+
+
+def run_mode(mode: str, make: Callable[..., Any], max_tries: int = 200) -> Result:
+    """Run the sensor built by ``make(**mode_kwargs)`` to its end in ``mode``."""
+    from airflow.sdk import timezone
+    from airflow.sdk.exceptions import AirflowRescheduleException, TaskDeferred
+
+    from airflow_provider_onecodex.triggers import poller
+
+    ti = FakeTI()
+    context: Any = {"ti": ti}
+    if mode == "poke":
+        try:
+            return Result(xcom=make(mode="poke").execute(context))
+        except Exception as exc:
+            return Result.of_error(exc)
+    if mode == "reschedule":
+        ti.first_try_start = timezone.utcnow()
+        for _ in range(max_tries):
+            try:
+                return Result(xcom=make(mode="reschedule").execute(context))
+            except AirflowRescheduleException as again:
+                ti.rescheduled = True
+                ti.reschedules += 1
+                time.sleep(max(0.0, (again.reschedule_date - timezone.utcnow()).total_seconds()))
+            except Exception as exc:
+                return Result.of_error(exc)
+        raise AssertionError(f"still rescheduling after {max_tries} tries")
+    assert mode == "deferrable", mode
+    try:
+        return Result(xcom=make(deferrable=True).execute(context))
+    except TaskDeferred as deferred:
+        event = asyncio.run(first_event(deferred.trigger))
+        assert not poller._POLLERS, "the trigger left its poller behind"
+        payload = json.loads(json.dumps(event.payload))
+        try:
+            resumed = make(deferrable=True).resume_execution(
+                deferred.method_name, {"event": payload}, context
+            )
+        except Exception as exc:
+            return Result.of_error(exc)
+        return Result(xcom=resumed)
+    except Exception as exc:
+        return Result.of_error(exc)
+
+
+@pytest.fixture
+def drive() -> Callable[..., Result]:
+    """``drive(mode, make)``: run a sensor in ``mode`` (see :func:`run_mode`)."""
+    return run_mode
