@@ -5,10 +5,15 @@ fails), points ``onecodex_default`` at it through ``AIRFLOW_CONN_ONECODEX_DEFAUL
 project-local Airflow home (``.airflow/``), runs each DAG with ``airflow dags test``, prints the
 per-alignment summary and the task states, stops the simulator, and exits non-zero when anything
 did not behave as designed.
+
+Then, on a fresh simulator, it runs ``onecodex_sample_workflow`` (QC of the samples created in the
+last day: a1b2c3d4e5f60718 gets "review" for its failed alignment, d4e5f60718293a4b "pass") and reads
+the verdicts back from the simulator's API: metadata ``custom.qc_verdict`` and a ``qc-*`` tag.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -16,6 +21,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".airflow"
@@ -101,6 +109,99 @@ with create_session() as s:
     return problems
 
 
+SAMPLE_DAG = "onecodex_sample_workflow"
+# What the sample workflow must write back: sample id -> (metadata id, QC verdict).
+EXPECTED_VERDICTS = {
+    "a1b2c3d4e5f60718": ("3e7a000000000001", "review"),  # one of its alignments failed
+    "d4e5f60718293a4b": ("3e7a000000000004", "pass"),
+}
+
+
+def read_sample_run(env: dict[str, str]) -> dict[str, Any]:
+    """Task states and the XComs of the QC and fetch tasks of the last sample-workflow run."""
+    code = f"""
+import json
+from airflow.models import DagRun, TaskInstance
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+with create_session() as s:
+    run = s.query(DagRun).filter(DagRun.dag_id == {SAMPLE_DAG!r}).order_by(DagRun.id.desc()).first()
+    tis = s.query(TaskInstance).filter(TaskInstance.dag_id == {SAMPLE_DAG!r}, TaskInstance.run_id == run.run_id).all()
+    states = {{f"{{t.task_id}}[{{t.map_index}}]" if t.map_index >= 0 else t.task_id: str(t.state) for t in tis}}
+    rows = s.query(XComModel).filter(XComModel.dag_id == {SAMPLE_DAG!r}, XComModel.run_id == run.run_id,
+        XComModel.task_id.in_(["decide", "fetch_classification_results"]), XComModel.key == "return_value").all()
+    xcoms = {{f"{{r.task_id}}[{{r.map_index}}]": r.value for r in rows}}
+    print(json.dumps({{"run_state": str(run.state), "states": states, "xcoms": xcoms}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["xcoms"] = {k: json.loads(v) if isinstance(v, str) else v for k, v in result["xcoms"].items()}
+    return result
+
+
+def check_sample_run(env: dict[str, str], url: str, api_key: str) -> list[str]:
+    """The QC verdicts were decided as designed and landed in One Codex (read back through the API)."""
+    result = read_sample_run(env)
+    print(f"\n== {SAMPLE_DAG}: run {result['run_state']}")
+    for task_id, state in sorted(result["states"].items()):
+        print(f"  {task_id:34} {state}")
+    problems = [f"{SAMPLE_DAG}: {t} ended {s}" for t, s in result["states"].items() if s != "success"]
+    verdicts = {v["sample_id"]: v for v in result["xcoms"].get("decide[-1]") or []}
+    for v in verdicts.values():
+        reasons = f"; {'; '.join(v['reasons'])}" if v["reasons"] else ""
+        print(f"  QC {v['sample_id']}: {v['verdict']:<6} top species {v['top_taxon']}{reasons}")
+    stored = [
+        v
+        for k, v in result["xcoms"].items()
+        if k.startswith("fetch_") and isinstance(v, dict) and "sha256" in v
+    ]
+    for pointer in stored:
+        path = Path(pointer["uri"].removeprefix("file://"))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        print(f"  stored {pointer['analysis_id']} results: {pointer['size']} bytes at {pointer['uri']}")
+        if digest != pointer["sha256"]:
+            problems.append(f"{SAMPLE_DAG}: {path} is missing or does not match its sha256")
+    if not stored:
+        problems.append(
+            f"{SAMPLE_DAG}: no classification results were written to storage (> 48 KiB expected)"
+        )
+
+    session = requests.Session()
+    session.auth = (api_key, "")
+    tags = {t["$uri"]: t["name"] for t in session.get(f"{url}/api/v1/tags", timeout=10).json()}
+    for sample_id, (metadata_id, verdict) in EXPECTED_VERDICTS.items():
+        if verdicts.get(sample_id, {}).get("verdict") != verdict:
+            problems.append(
+                f"{SAMPLE_DAG}: sample {sample_id} expected verdict {verdict}, got {verdicts.get(sample_id)}"
+            )
+        custom = session.get(f"{url}/api/v1/metadata/{metadata_id}", timeout=10).json().get("custom", {})
+        sample = session.get(f"{url}/api/v1/samples/{sample_id}", timeout=10).json()
+        names = sorted(tags.get(t["$ref"], t["$ref"]) for t in sample.get("tags", []))
+        print(
+            f"  One Codex now has {sample_id}: custom.qc_verdict={custom.get('qc_verdict')!r}, tags {names}"
+        )
+        if custom.get("qc_verdict") != verdict:
+            problems.append(
+                f"{SAMPLE_DAG}: metadata {metadata_id} has qc_verdict {custom.get('qc_verdict')!r}, not {verdict!r}"
+            )
+        if [n for n in names if n.startswith("qc-")] != [f"qc-{verdict}"]:
+            problems.append(
+                f"{SAMPLE_DAG}: sample {sample_id} has tags {names}, expected exactly one qc-{verdict}"
+            )
+    return problems
+
+
+def run_sample_workflow(env: dict[str, str], url: str, api_key: str) -> list[str]:
+    print(f"\n== airflow dags test {SAMPLE_DAG}  (log: .airflow/{SAMPLE_DAG}.log)")
+    started = time.monotonic()
+    with open(HOME / f"{SAMPLE_DAG}.log", "w") as log:
+        run = subprocess.run(
+            ["airflow", "dags", "test", SAMPLE_DAG], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    print(f"   exit code {run.returncode} after {time.monotonic() - started:.0f} s")
+    return check_sample_run(env, url, api_key)
+
+
 def main() -> int:
     HOME.mkdir(exist_ok=True)
     api_key = secrets.token_hex(16)  # a fresh 32-character key for this demo only
@@ -122,6 +223,11 @@ def main() -> int:
                 run = subprocess.run(["airflow", "dags", "test", dag_id], env=env, stdout=log, stderr=subprocess.STDOUT)
             print(f"   exit code {run.returncode} after {time.monotonic() - started:.0f} s")
             problems += check_run(dag_id, env)
+        # A fresh simulator again: the sample workflow finds the samples created in the last day.
+        sim.terminate()
+        sim.wait(timeout=10)
+        sim, url = start_simulator(api_key)
+        problems += run_sample_workflow(airflow_env(url, api_key), url, api_key)
     finally:
         sim.terminate()
         try:
@@ -135,6 +241,7 @@ def main() -> int:
         print("\nDEMO FAILED:\n  " + "\n  ".join(problems))
         return 1
     print("\nDemo OK: every alignment was waited on; the failed one is reported with its error_msg.")
+    print("         The sample workflow's QC verdicts are in One Codex (metadata and tags).")
     return 0
 
 

@@ -1,0 +1,72 @@
+"""The sample QC workflow end to end with ``dag.test()`` against the simulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import requests
+
+MAIN, STOOL = "a1b2c3d4e5f60718", "d4e5f60718293a4b"
+
+
+def _load_dag(dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag()
+    assert not bag.import_errors, bag.import_errors
+    return bag.get_dag(dag_id)
+
+
+def _api(sim, path: str):
+    response = requests.get(f"{sim.base_url}/api/v1/{path}", auth=(sim.api_key, ""), timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_sample_workflow_writes_qc_verdicts_back(airflow_db, onecodex_simulator, monkeypatch, tmp_path):
+    sim = onecodex_simulator
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ONECODEX_DEFAULT",
+        json.dumps({"conn_type": "onecodex", "host": sim.base_url, "password": sim.api_key}),
+    )
+    folder = tmp_path / "results"
+    run = _load_dag("onecodex_sample_workflow").test(run_conf={"results_folder": f"file://{folder}"})
+
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "success", states
+    assert sorted(m for (t, m) in states if t == "wait_for_sample") == [0, 1]  # found by created_at
+
+    verdicts = {v["sample_id"]: v for v in run.get_task_instance("decide").xcom_pull(task_ids="decide")}
+    assert {k: v["verdict"] for k, v in verdicts.items()} == {MAIN: "review", STOOL: "pass"}
+    assert "a1a1000000001639" in verdicts[MAIN]["reasons"][0]  # the failed alignment is the reason
+    assert verdicts[MAIN]["top_taxon"] == "Listeria monocytogenes"
+    assert set(verdicts[MAIN]["alignments"]) == {"a1a1000000001280", "a1a1000000000562"}
+
+    # The stool classification (> 48 KiB) went to storage; the isolate's (smaller) came through XCom.
+    ti = run.get_task_instance("fetch_classification_results", map_index=0)
+    fetched = {
+        v.get("analysis_id", "small"): v
+        for v in ti.xcom_pull(task_ids="fetch_classification_results", map_indexes=[0, 1])
+    }
+    stored = fetched["c1a5000000000004"]
+    content = Path(stored["uri"].removeprefix("file://")).read_bytes()
+    assert stored["uri"].startswith(f"file://{folder}/")
+    assert len(content) == stored["size"] > 49152
+    assert hashlib.sha256(content).hexdigest() == stored["sha256"]
+    assert stored["rows"] == len(json.loads(content)["table"])
+    assert stored["summary"]["top_species"][0]["name"] == verdicts[STOOL]["top_taxon"]
+    assert "table" in fetched["small"]  # the value itself
+
+    # The verdicts landed in One Codex: custom metadata merged, tags replaced per verdict.
+    main_meta = _api(sim, "metadata/3e7a000000000001")["custom"]
+    assert main_meta["qc_verdict"] == "review" and main_meta["facility"] == "North lab"
+    assert _api(sim, "metadata/3e7a000000000004")["custom"]["qc_verdict"] == "pass"
+    tags = {t["$uri"]: t["name"] for t in _api(sim, "tags")}
+    main_tags = {tags[t["$ref"]] for t in _api(sim, f"samples/{MAIN}")["tags"]}
+    assert main_tags == {"outbreak", "isolate", "WGS", "qc-review"}
+    assert {tags[t["$ref"]] for t in _api(sim, f"samples/{STOOL}")["tags"]} == {"WGS", "qc-pass"}
+    # Pre-signed downloads never carried One Codex credentials.
+    files = [r for r in sim.state.requests if r.path.startswith("/_files/")]
+    assert files and not any(r.auth for r in files)

@@ -1,0 +1,205 @@
+"""Pre-signed downloads: a plain client, streamed with size checks, retries, redaction, decoding."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import httpx
+import pytest
+
+from airflow_provider_onecodex.api.downloads import (
+    AsyncDownloader,
+    Downloader,
+    OneCodexDownloadError,
+    OneCodexDownloadSizeError,
+    decompress,
+    redact_url,
+    url_secrets,
+)
+from airflow_provider_onecodex.api.errors import OneCodexResponseError
+from airflow_provider_onecodex.api.retry import RetryPolicy
+
+SIGNATURE = "X-Amz-Signature=5ec2e75ec2e75ec2e75ec2e7"
+URL = f"https://bucket.s3.amazonaws.com/results/file.tsv?X-Amz-Expires=3600&{SIGNATURE}"
+BODY = b"tax_id\treads\n562\t300\n" * 50
+S3_EXPIRED = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def downloader(sleeps):
+    d = Downloader((1.0, 2.0), RetryPolicy(max_attempts=3), sleep=sleeps.append)
+    yield d
+    d.close()
+
+
+def test_plain_session_sends_no_one_codex_auth_or_headers(requests_mock, downloader):
+    requests_mock.get(URL, content=BODY)
+    assert downloader.fetch_bytes(URL) == BODY
+    sent = requests_mock.last_request.headers
+    assert "Authorization" not in sent and "X-API-Key" not in sent
+    assert not any(h.lower().startswith("x-onecodex") for h in sent)
+    assert "airflow-provider-onecodex" not in sent.get("User-Agent", "")
+    assert sent["Accept-Encoding"] == "identity"  # bytes arrive as stored, sizes comparable
+    assert requests_mock.last_request.timeout == (1.0, 2.0)  # the connection's timeouts
+
+
+def test_download_streams_to_target_with_size_and_sha256(requests_mock, downloader, tmp_path):
+    requests_mock.get(URL, content=BODY, headers={"Content-Length": str(len(BODY))})
+    target = tmp_path / "file.tsv"
+    got = downloader.download(URL, target, expected_size=len(BODY))
+    assert target.read_bytes() == BODY
+    assert (got.size, got.sha256) == (len(BODY), hashlib.sha256(BODY).hexdigest())
+
+
+@pytest.mark.parametrize("announced", [len(BODY) - 1, len(BODY) + 1])
+def test_size_different_from_the_announced_one_fails_and_removes_the_file(
+    requests_mock, downloader, tmp_path, announced
+):
+    requests_mock.get(URL, content=BODY)
+    target = tmp_path / "file.tsv"
+    with pytest.raises(OneCodexDownloadSizeError, match=f"announced {announced}|more than the {announced}"):
+        downloader.download(URL, target, expected_size=announced)
+    assert not target.exists()
+    assert requests_mock.call_count == 1  # permanent: not retried
+
+
+def test_api_size_disagreeing_with_content_length_fails_before_writing(requests_mock, downloader, tmp_path):
+    requests_mock.get(URL, content=BODY, headers={"Content-Length": str(len(BODY))})
+    with pytest.raises(OneCodexDownloadSizeError, match="Content-Length is"):
+        downloader.download(URL, tmp_path / "f", expected_size=len(BODY) + 5)
+    assert not (tmp_path / "f").exists()
+
+
+def test_expired_link_is_refused_without_leaking_the_signature(requests_mock, downloader, tmp_path):
+    requests_mock.get(URL, status_code=403, content=S3_EXPIRED)
+    with pytest.raises(OneCodexDownloadError) as info:
+        downloader.download(URL, tmp_path / "f")
+    assert info.value.status == 403 and not info.value.transient
+    text = str(info.value)
+    assert "AccessDenied" in text and "expired" in text
+    assert SIGNATURE not in text and "X-Amz" not in text
+    assert "https://bucket.s3.amazonaws.com/results/file.tsv" in text
+    assert requests_mock.call_count == 1 and not (tmp_path / "f").exists()
+
+
+@pytest.mark.parametrize("first", [503, 404])
+def test_transient_failures_restart_the_download(requests_mock, downloader, sleeps, tmp_path, first):
+    requests_mock.get(URL, [{"status_code": first}, {"content": BODY}])
+    got = downloader.download(URL, tmp_path / "f", expected_size=len(BODY))
+    assert got.size == len(BODY) and requests_mock.call_count == 2 and len(sleeps) == 1
+
+
+def test_transient_failures_give_up_after_the_policy(requests_mock, downloader, sleeps):
+    requests_mock.get(URL, status_code=502)
+    with pytest.raises(OneCodexDownloadError, match="502"):
+        downloader.fetch_bytes(URL)
+    assert requests_mock.call_count == 3 and len(sleeps) == 2
+
+
+def test_in_memory_fetch_is_capped(requests_mock, downloader):
+    requests_mock.get(URL, content=BODY)
+    with pytest.raises(OneCodexDownloadSizeError, match="in-memory limit"):
+        downloader.fetch_bytes(URL, max_bytes=10)
+
+
+@pytest.mark.parametrize("url", ["ftp://host/x", "not a url", "/relative/path"])
+def test_bad_urls_are_refused_before_any_request(requests_mock, downloader, url):
+    with pytest.raises(ValueError, match="http"):
+        downloader.fetch_bytes(url)
+    assert requests_mock.call_count == 0
+
+
+def test_redaction_keeps_scheme_host_and_path_only():
+    assert redact_url("https://user:pw@h.example:8443/a/b.tsv?sig=1#frag") == "https://h.example:8443/a/b.tsv"
+    assert url_secrets(URL) == [URL, URL.split("?", 1)[1]]
+
+
+def test_decompress_by_magic_bytes():
+    plain = b'{"table": []}'
+    assert decompress(plain) == plain
+    assert decompress(gzip.compress(plain)) == plain
+    with pytest.raises(OneCodexResponseError, match="corrupt gzip"):
+        decompress(b"\x1f\x8b" + b"garbage")
+    with pytest.raises(OneCodexResponseError, match="more than 4 bytes"):
+        decompress(gzip.compress(plain), max_bytes=4)
+
+
+def test_zstd_needs_the_zstandard_module():
+    frame = b"\x28\xb5\x2f\xfd" + b"\x00" * 8
+    try:
+        import zstandard  # noqa: F401
+    except ImportError:
+        with pytest.raises(OneCodexResponseError, match="install the 'zstandard' package"):
+            decompress(frame)
+    else:
+        with pytest.raises(OneCodexResponseError, match="corrupt zstd"):
+            decompress(frame)
+
+
+# -- async twin -------------------------------------------------------------------------------------
+
+
+def streamed(status: int, body: bytes) -> httpx.Response:
+    """A response that streams like one off the network (``content=bytes`` would be pre-read)."""
+
+    async def chunks():
+        yield body
+
+    return httpx.Response(status, content=chunks())
+
+
+@pytest.fixture
+def seen(monkeypatch):
+    """Every httpx.AsyncClient talks to a MockTransport answering from ``seen.handler``."""
+
+    class Seen:
+        requests: list[httpx.Request] = []
+        handler = staticmethod(lambda request: streamed(200, BODY))
+
+    real = httpx.AsyncClient
+
+    def client(*args, **kwargs):
+        def handle(request):
+            Seen.requests.append(request)
+            return Seen.handler(request)
+
+        return real(*args, transport=httpx.MockTransport(handle), **kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncClient", client)
+    Seen.requests = []
+    return Seen
+
+
+async def test_async_download_has_the_same_checks(seen, tmp_path):
+    sleeps: list[float] = []
+
+    async def sleep(seconds):
+        sleeps.append(seconds)
+
+    downloader = AsyncDownloader((1.0, 2.0), RetryPolicy(max_attempts=2), sleep=sleep)
+    target = tmp_path / "f"
+    got = await downloader.download(URL, target, expected_size=len(BODY))
+    assert target.read_bytes() == BODY and got.sha256 == hashlib.sha256(BODY).hexdigest()
+    headers = seen.requests[0].headers
+    assert "authorization" not in headers and "x-api-key" not in headers and "user-agent" not in headers
+
+    with pytest.raises(OneCodexDownloadSizeError):
+        await downloader.download(URL, target, expected_size=len(BODY) + 1)
+    assert not target.exists()
+
+    seen.handler = lambda request: streamed(403, S3_EXPIRED)
+    with pytest.raises(OneCodexDownloadError, match="AccessDenied") as info:
+        await downloader.fetch_bytes(URL)
+    assert SIGNATURE not in str(info.value)
+
+    seen.handler = lambda request: streamed(503, b"")
+    with pytest.raises(OneCodexDownloadError, match="503"):
+        await downloader.fetch_bytes(URL)
+    assert len(sleeps) == 1
+    await downloader.aclose()
