@@ -31,7 +31,10 @@ def get_provider_info() -> dict[str, object]:
             }
         ],
         "sensors": [
-            {"integration-name": "One Codex", "python-modules": ["airflow_provider_onecodex.sensors.onecodex"]}
+            {
+                "integration-name": "One Codex",
+                "python-modules": ["airflow_provider_onecodex.sensors.onecodex"],
+            }
         ],
         "triggers": [
             {
@@ -58,7 +61,11 @@ def get_provider_info() -> dict[str, object]:
                         "label": "Auth style",
                         "description": "basic: HTTP Basic with the key as username (default); "
                         "header: the X-API-Key header.",
-                        "schema": {"type": ["string", "null"], "enum": ["basic", "header"], "default": "basic"},
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["basic", "header"],
+                            "default": "basic",
+                        },
                     },
                     "connect_timeout": {
                         "label": "Connect timeout (s)",
@@ -91,7 +98,12 @@ def get_provider_info() -> dict[str, object]:
                     "page_size": {
                         "label": "Page size",
                         "description": "Records per page when listing, 1-1000 (default 100).",
-                        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000, "default": 100},
+                        "schema": {
+                            "type": ["integer", "null"],
+                            "minimum": 1,
+                            "maximum": 1000,
+                            "default": 100,
+                        },
                     },
                 },
             }

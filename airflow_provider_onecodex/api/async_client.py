@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from airflow_provider_onecodex.api.config import ClientConfig
-from airflow_provider_onecodex.api.errors import OneCodexConnectionError
+from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexConnectionError
 from airflow_provider_onecodex.api.http import (
     RETRIED_METHODS,
     build_listing,
@@ -95,7 +95,10 @@ class AsyncOneCodexClient:
         method = method.upper()
         policy = self.config.retry if method in RETRIED_METHODS else NO_RETRY
         retrying = policy.async_retrying(sleep=self._sleep)
-        return await retrying(self._send_once, method, path, params, json_body, expect)  # type: ignore[no-any-return]
+        try:
+            return await retrying(self._send_once, method, path, params, json_body, expect)  # type: ignore[no-any-return]
+        except OneCodexAPIError as exc:
+            raise policy.mark_throttled(exc) from None
 
     async def get_record(self, resource: str, record_id: str, suffix: str = "") -> dict[str, Any]:
         """``GET /api/v1/<resource>/<id>[/<suffix>]`` as a JSON object."""

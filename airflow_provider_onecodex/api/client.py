@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from airflow_provider_onecodex.api.config import ClientConfig
-from airflow_provider_onecodex.api.errors import OneCodexConnectionError
+from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexConnectionError
 from airflow_provider_onecodex.api.http import (
     RETRIED_METHODS,
     build_listing,
@@ -98,7 +98,10 @@ class OneCodexClient:
         method = method.upper()
         policy = self.config.retry if method in RETRIED_METHODS else NO_RETRY
         retrying = policy.retrying(sleep=self._sleep)
-        return retrying(self._send_once, method, path, params, json_body, expect)
+        try:
+            return retrying(self._send_once, method, path, params, json_body, expect)
+        except OneCodexAPIError as exc:
+            raise policy.mark_throttled(exc) from None
 
     # -- records -----------------------------------------------------------------------------
     def get_record(self, resource: str, record_id: str, suffix: str = "") -> dict[str, Any]:

@@ -30,7 +30,10 @@ EXTRA_FIELDS: dict[str, tuple[Any, str]] = {
     "read_timeout": (60.0, "Seconds to wait for a response once connected."),
     "max_retries": (4, "Retries of a transient failure (429, 5xx, timeouts) after the first attempt."),
     "max_retry_after": (60.0, "Longest Retry-After honoured, seconds; a longer one raises at once."),
-    "retry_initial_wait": (1.0, "Seconds of the first retry backoff; doubles per attempt (full jitter, cap 30 s)."),
+    "retry_initial_wait": (
+        1.0,
+        "Seconds of the first retry backoff; doubles per attempt (full jitter, cap 30 s).",
+    ),
     "page_size": (DEFAULT_PER_PAGE, "Records per page when listing (1-1000)."),
 }
 

@@ -26,7 +26,11 @@ class OneCodexAPIError(OneCodexError):
     :ivar path: the route without its query string, e.g. ``"/api/v1/alignments/0123456789abcdef"``.
     :ivar message: the server's ``message``/``msg``, else the start of the body, else a description.
     :ivar retry_after: seconds the server asked us to wait (``Retry-After`` on 429/503), or ``None``.
+    :ivar throttled: the ``Retry-After`` was longer than the client's retry policy waits, so the
+        request was not retried: the server said "later", not "broken".
     """
+
+    throttled = False
 
     def __init__(
         self, status: int | None, method: str, path: str, message: str, retry_after: float | None = None

@@ -68,6 +68,12 @@ class RetryPolicy:
         retry_after = getattr(exc, "retry_after", None)
         return retry_after is None or retry_after <= self.max_retry_after
 
+    def mark_throttled(self, exc: OneCodexAPIError) -> OneCodexAPIError:
+        """Flag an error whose ``Retry-After`` outlasted this policy's cap, so waits read it as "later"."""
+        if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
+            exc.throttled = True
+        return exc
+
     # tenacity plumbing: the decisions above are the policy; these adapt them.
     def _tenacity_kwargs(self) -> dict[str, Any]:
         def retry(state: tenacity.RetryCallState) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow_provider_onecodex.api.errors import OneCodexError
 from airflow_provider_onecodex.api.status import SampleState, readiness_of
-from airflow_provider_onecodex.api.waiting import classify_error
+from airflow_provider_onecodex.api.waiting import error_outcome
 
 
 def sample_outcome(
@@ -36,10 +36,7 @@ def sample_outcome(
             record, sample_id, wait_for_primary_classification=wait_for_primary_classification
         )
     except OneCodexError as exc:
-        kind, message = classify_error(exc)
-        if kind == "transient":
-            return {"status": "transient", "message": message}
-        return {"status": "failed", "kind": kind, "message": message}
+        return error_outcome(exc)
     if readiness.state is SampleState.READY:
         return {"status": "success", "value": record, "message": f"One Codex {readiness.describe()}"}
     if readiness.state is SampleState.FAILED:

@@ -288,15 +288,31 @@ def outcome_of(
             raise error
         verdict = judge(spec, records)
     except OneCodexError as exc:
-        kind, message = classify_error(exc)
-        if kind == "transient":
-            return {"status": "transient", "message": message}
-        return {"status": "failed", "kind": kind, "message": message}
+        return error_outcome(exc)
     if verdict.state is AnalysisState.SUCCEEDED:
         return {"status": "success", "value": verdict.value, "message": verdict.message}
     if verdict.state is AnalysisState.FAILED:
         return {"status": "failed", "kind": "analysis_failed", "message": verdict.message}
     return {"status": "pending", "message": verdict.message}
+
+
+def error_outcome(exc: OneCodexError) -> dict[str, Any]:
+    """The outcome of a poll that raised: ``failed``, ``transient``, or ``pending`` when throttled.
+
+    A 429/503 whose ``Retry-After`` is longer than the client's retry policy waits (``throttled``)
+    is the server saying "later", not a fault: it is ``pending`` and does not count toward ``max_consecutive_failures``; the wait's
+    ``timeout`` still bounds it.
+    """
+    kind, message = classify_error(exc)
+    if kind != "transient":
+        return {"status": "failed", "kind": kind, "message": message}
+    retry_after = getattr(exc, "retry_after", None)
+    if getattr(exc, "throttled", False) and retry_after is not None:
+        return {
+            "status": "pending",
+            "message": f"throttled by One Codex (Retry-After {retry_after:g} s): {message}",
+        }
+    return {"status": "transient", "message": message}
 
 
 def give_up_on_transient(message: str, failures: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ The key is only ever read from the connection, never from ``~/.onecodex`` or ``O
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -219,6 +220,7 @@ class OneCodexAsyncHook(OneCodexAsyncResourcesMixin, BaseHook):
             raise ValueError(f"onecodex_conn_id must be a non-empty string, got {onecodex_conn_id!r}")
         self.onecodex_conn_id = onecodex_conn_id
         self._client: AsyncOneCodexClient | None = None
+        self._client_lock = asyncio.Lock()
 
     async def aget_config(self) -> ClientConfig:
         """Client settings from the connection, read without blocking; masks the key."""
@@ -237,10 +239,11 @@ class OneCodexAsyncHook(OneCodexAsyncResourcesMixin, BaseHook):
 
     async def aget_client(self) -> AsyncOneCodexClient:
         """The one async client of this hook, created on first use."""
-        if self._client is None:
-            from airflow_provider_onecodex.api.async_client import AsyncOneCodexClient
+        async with self._client_lock:  # concurrent first calls must not each build a client
+            if self._client is None:
+                from airflow_provider_onecodex.api.async_client import AsyncOneCodexClient
 
-            self._client = AsyncOneCodexClient(await self.aget_config())
+                self._client = AsyncOneCodexClient(await self.aget_config())
         return self._client
 
     async def aclose(self) -> None:

@@ -25,7 +25,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+)
 
 from airflow_provider_onecodex.api.errors import OneCodexError
 from airflow_provider_onecodex.api.resources import validate_where
@@ -40,11 +45,197 @@ from airflow_provider_onecodex.links.onecodex import OneCodexLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
 
-class OneCodexAnalysisSensor(BaseSensorOperator):
+STARTED_KEY = "onecodex_wait_started_at"  # task_state_store key: when this wait began, epoch seconds
+
+
+class _OneCodexWaitSensor(BaseSensorOperator):
+    """What every One Codex sensor shares: the hook, argument checks, the outcome gate, deferral.
+
+    Subclasses say what one poll is (:meth:`_poll`, returning an outcome dict from
+    :mod:`airflow_provider_onecodex.api.waiting`), which trigger waits for them (:meth:`_trigger`)
+    and how to name the wait in logs (:meth:`describe`). Poke, reschedule and the trigger's events
+    all go through :meth:`_finish`, so every mode ends the same way.
+    """
+
+    ui_color = "#e8f4f8"
+    operator_extra_links = (OneCodexLink(),)
+
+    def __init__(
+        self,
+        *,
+        onecodex_conn_id: str = "onecodex_default",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        max_consecutive_failures: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.onecodex_conn_id = onecodex_conn_id
+        self.deferrable = deferrable
+        self.max_consecutive_failures = max_consecutive_failures
+        self._transient_failures = 0
+        self.onecodex_url: str | None = None  # read by OneCodexLink when the task phase ends
+
+    @cached_property
+    def hook(self) -> OneCodexHook:
+        from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+
+        return OneCodexHook(self.onecodex_conn_id)
+
+    def _check_wait_args(self) -> None:
+        """Checks shared by every wait, after templating and before any request."""
+        failures = self.max_consecutive_failures
+        if isinstance(failures, bool) or not isinstance(failures, int):
+            raise TypeError(f"max_consecutive_failures must be an int, got {failures!r}")
+        if failures < 1:
+            raise ValueError(f"max_consecutive_failures must be >= 1, got {failures!r}")
+        if not self.poke_interval > 0:
+            raise ValueError(f"poke_interval must be > 0 seconds, got {self.poke_interval!r}")
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout!r}")
+
+    # -- what subclasses define --------------------------------------------------------------
+    def _validate(self) -> None:
+        """Validate the wait's arguments (TypeError/ValueError naming the bad one)."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The wait in a few words, e.g. ``alignment 0123456789abcdef``."""
+        raise NotImplementedError
+
+    def _poll(self) -> dict[str, Any]:
+        """One poll: fetch and decide. Returns an outcome dict."""
+        raise NotImplementedError
+
+    def _trigger(self, deadline: float) -> BaseTrigger:
+        """The trigger that continues this wait in the triggerer."""
+        raise NotImplementedError
+
+    def _web_url(self) -> str | None:
+        """The One Codex web page of what is waited for, if there is one."""
+        return None
+
+    # -- the shared gate ---------------------------------------------------------------------
+    def _finish(self, outcome: Any) -> PokeReturnValue:
+        """Turn an outcome (a poke's or a trigger event) into a poke result or an exception."""
+        if (
+            not isinstance(outcome, dict)
+            or outcome.get("status") not in OUTCOME_STATUSES
+            or (outcome["status"] == "success" and "value" not in outcome)
+        ):
+            # A lost or unknown event must never fall through to success.
+            raise AirflowException(
+                f"One Codex wait for {self.describe()} got an unknown outcome: {outcome!r}"
+            )
+        status, message = outcome["status"], str(outcome.get("message", ""))
+        if status == "success":
+            self._transient_failures = 0
+            self.log.info("One Codex wait done: %s", message)
+            return PokeReturnValue(is_done=True, xcom_value=outcome["value"])
+        if status == "pending":
+            self._transient_failures = 0
+            self.log.info("Waiting for %s: %s", self.describe(), message)
+            return PokeReturnValue(is_done=False)
+        if status == "transient":
+            self._transient_failures += 1
+            if self._transient_failures >= self.max_consecutive_failures:
+                return self._finish(give_up_on_transient(message, self._transient_failures))
+            self.log.warning(
+                "Polling %s failed (%d in a row), will retry: %s",
+                self.describe(),
+                self._transient_failures,
+                message,
+            )
+            return PokeReturnValue(is_done=False)
+        if status == "timeout":
+            raise AirflowSensorTimeout(message)
+        if outcome.get("kind") == "transient":
+            raise AirflowException(message)
+        raise AirflowFailException(message)
+
+    def _set_link(self) -> None:
+        if self.onecodex_url is None:
+            self.onecodex_url = self._web_url()
+
+    def _wait_started_at(self, context: Context) -> float:
+        """When this wait began (epoch seconds), kept across task retries where Airflow allows.
+
+        With Airflow 3.3's ``task_state_store`` a retry continues the same ``timeout`` instead of
+        starting a new one; without it (or outside a real task run) the wait starts now.
+        """
+        now = time.time()
+        store = context.get("task_state_store") if hasattr(context, "get") else None
+        if store is None:
+            return now
+        try:
+            started = store.get(STARTED_KEY)
+            if isinstance(started, (int, float)) and not isinstance(started, bool) and started <= now:
+                return float(started)
+            store.set(STARTED_KEY, now, retention=timedelta(seconds=float(self.timeout) + 86400))
+        except Exception as exc:  # the store is a convenience: never fail a wait over it
+            self.log.debug("task_state_store unavailable (%s); the timeout starts now", type(exc).__name__)
+        return now
+
+    # -- Airflow entry points ----------------------------------------------------------------
+    def poke(self, context: Context) -> PokeReturnValue:
+        self._set_link()
+        return self._finish(self._poll())
+
+    def execute(self, context: Context) -> Any:
+        self._check_wait_args()
+        self._validate()  # before any request
+        started = self._wait_started_at(context) if not self.reschedule else time.time()
+        if not self.deferrable:
+            if not self.reschedule:
+                # Airflow restarts a poke-mode timeout at each try; count from the wait's start.
+                self.timeout = max(float(self.timeout) - (time.time() - started), 0.001)
+            return super().execute(context)
+        try:
+            first = self.poke(context)
+        except AirflowException as exc:
+            if self.soft_fail and not isinstance(exc, AirflowSensorTimeout):
+                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc
+            raise
+        if first.is_done:
+            return first.xcom_value
+        deadline = started + float(self.timeout)
+        self.defer(
+            trigger=self._trigger(deadline),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=max(deadline - time.time(), 0.001)),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger: return the XCom value or raise as the poke would have.
+
+        :raises AirflowException: a missing or unknown event (never read as success).
+        """
+        self._validate()
+        self._set_link()
+        result = self._finish(event)
+        if not result.is_done:
+            raise AirflowException(
+                f"One Codex trigger for {self.describe()} ended without a final outcome: {event!r}"
+            )
+        return result.xcom_value
+
+    def _trigger_kwargs(self, deadline: float) -> dict[str, Any]:
+        """The kwargs every One Codex trigger shares."""
+        return {
+            "onecodex_conn_id": self.onecodex_conn_id,
+            "poll_interval": float(self.poke_interval),
+            "deadline": deadline,
+            "timeout": float(self.timeout),
+            "max_consecutive_failures": self.max_consecutive_failures,
+            "consecutive_failures": self._transient_failures,
+        }
+
+
+class OneCodexAnalysisSensor(_OneCodexWaitSensor):
     """Wait until One Codex analyses are complete.
 
     Give exactly one of ``analysis_id``, ``analysis_ids`` or ``sample_id``.
@@ -84,8 +275,6 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
         "onecodex_conn_id",
     )
     resource_default = "analyses"
-    ui_color = "#e8f4f8"
-    operator_extra_links = (OneCodexLink(),)
 
     def __init__(
         self,
@@ -98,9 +287,6 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
         min_count: int = 1,
         resource: str | None = None,
         failure_policy: str = "fail_fast",
-        onecodex_conn_id: str = "onecodex_default",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        max_consecutive_failures: int = 10,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -112,30 +298,17 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
         self.min_count = min_count
         self.resource = resource or self.resource_default
         self.failure_policy = failure_policy
-        self.onecodex_conn_id = onecodex_conn_id
-        self.deferrable = deferrable
-        self.max_consecutive_failures = max_consecutive_failures
-        self._transient_failures = 0
-        self.onecodex_url: str | None = None  # read by OneCodexLink when the task phase ends
 
-    # -- the wait ----------------------------------------------------------------------------
     def _ids(self) -> tuple[object, object]:
         """(single id, list of ids) as given; subclasses rename them."""
         return self.analysis_id, self.analysis_ids
 
+    def _tax_id(self) -> object:
+        return None
+
     @cached_property
     def spec(self) -> WaitSpec:
         """The validated wait. Built after templating; raises TypeError/ValueError naming bad input."""
-        if isinstance(self.max_consecutive_failures, bool) or not isinstance(
-            self.max_consecutive_failures, int
-        ):
-            raise TypeError(f"max_consecutive_failures must be an int, got {self.max_consecutive_failures!r}")
-        if self.max_consecutive_failures < 1:
-            raise ValueError(f"max_consecutive_failures must be >= 1, got {self.max_consecutive_failures!r}")
-        if not self.poke_interval > 0:
-            raise ValueError(f"poke_interval must be > 0 seconds, got {self.poke_interval!r}")
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout!r}")
         where = self.where
         if self.analysis_type is not None:
             if self.resource != "analyses":
@@ -149,17 +322,17 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
             record_id=record_id,
             ids=ids,
             sample_id=self.sample_id,
-            tax_id=getattr(self, "tax_id", None),
+            tax_id=self._tax_id(),
             where=where,
             min_count=self.min_count,
             failure_policy=self.failure_policy,
         )
 
-    @cached_property
-    def hook(self) -> OneCodexHook:
-        from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+    def _validate(self) -> None:
+        self.spec  # noqa: B018  (building the spec is the validation)
 
-        return OneCodexHook(self.onecodex_conn_id)
+    def describe(self) -> str:
+        return self.spec.describe()
 
     def _fetch(self, spec: WaitSpec) -> tuple[list[dict[str, Any]], BaseException | None]:
         records: list[dict[str, Any]] = []
@@ -176,90 +349,21 @@ class OneCodexAnalysisSensor(BaseSensorOperator):
             return records, exc
         return records, None
 
-    def _finish(self, outcome: Any) -> PokeReturnValue:
-        """Turn an outcome (a poke's or a trigger event) into a poke result or an exception."""
-        if not isinstance(outcome, dict) or outcome.get("status") not in OUTCOME_STATUSES:
-            # A lost or unknown event must never fall through to success.
-            raise AirflowException(f"One Codex wait got an unknown outcome: {outcome!r}")
-        status, message = outcome["status"], str(outcome.get("message", ""))
-        if status == "success":
-            self._transient_failures = 0
-            self.log.info("One Codex wait done: %s", message)
-            return PokeReturnValue(is_done=True, xcom_value=outcome.get("value"))
-        if status == "pending":
-            self._transient_failures = 0
-            self.log.info("Waiting for %s: %s", self.spec.describe(), message)
-            return PokeReturnValue(is_done=False)
-        if status == "transient":
-            self._transient_failures += 1
-            if self._transient_failures >= self.max_consecutive_failures:
-                return self._finish(give_up_on_transient(message, self._transient_failures))
-            self.log.warning(
-                "Polling %s failed (%d in a row), will retry: %s",
-                self.spec.describe(),
-                self._transient_failures,
-                message,
-            )
-            return PokeReturnValue(is_done=False)
-        if status == "timeout":
-            raise AirflowSensorTimeout(message)
-        if outcome.get("kind") == "transient":
-            raise AirflowException(message)
-        raise AirflowFailException(message)
-
-    # -- Airflow entry points ----------------------------------------------------------------
-    def _set_link(self) -> None:
-        if self.spec.single and self.onecodex_url is None:
-            from airflow_provider_onecodex.api.weblinks import web_url
-
-            self.onecodex_url = web_url(self.hook.config.base_url, self.spec.resource, self.spec.ids[0])
-
-    def poke(self, context: Context) -> PokeReturnValue:
-        self._set_link()
+    def _poll(self) -> dict[str, Any]:
         records, error = self._fetch(self.spec)
-        return self._finish(outcome_of(self.spec, records, error))
+        return outcome_of(self.spec, records, error)
 
-    def execute(self, context: Context) -> Any:
-        spec = self.spec  # validate before any request
-        if not self.deferrable:
-            return super().execute(context)
-        started = time.time()
-        try:
-            first = self.poke(context)
-        except AirflowException as exc:
-            if self.soft_fail and not isinstance(exc, AirflowSensorTimeout):
-                from airflow.sdk.exceptions import AirflowSkipException
+    def _web_url(self) -> str | None:
+        if not self.spec.single:
+            return None
+        from airflow_provider_onecodex.api.weblinks import web_url
 
-                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc
-            raise
-        if first.is_done:
-            return first.xcom_value
+        return web_url(self.hook.config.base_url, self.spec.resource, self.spec.ids[0])
+
+    def _trigger(self, deadline: float) -> BaseTrigger:
         from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
 
-        self.defer(
-            trigger=OneCodexAnalysisTrigger(
-                spec=spec.to_dict(),
-                onecodex_conn_id=self.onecodex_conn_id,
-                poll_interval=float(self.poke_interval),
-                deadline=started + float(self.timeout),
-                timeout=float(self.timeout),
-                max_consecutive_failures=self.max_consecutive_failures,
-                consecutive_failures=self._transient_failures,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout)),
-        )
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger: return the XCom value or raise as the poke would have.
-
-        :raises AirflowException: a missing or unknown event (never read as success).
-        """
-        self._set_link()
-        result = self._finish(event)
-        if not result.is_done:
-            raise AirflowException(f"One Codex trigger ended without a final outcome: {event!r}")
-        return result.xcom_value
+        return OneCodexAnalysisTrigger(spec=self.spec.to_dict(), **self._trigger_kwargs(deadline))
 
 
 class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
@@ -301,8 +405,11 @@ class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
     def _ids(self) -> tuple[object, object]:
         return self.alignment_id, self.alignment_ids
 
+    def _tax_id(self) -> object:
+        return self.tax_id
 
-class OneCodexSampleSensor(BaseSensorOperator):
+
+class OneCodexSampleSensor(_OneCodexWaitSensor):
     """Wait until a One Codex sample is usable: ``status`` is ``available`` (``GET /api/v1/samples/{id}``).
 
     Poke, reschedule and deferrable modes share one decision
@@ -330,131 +437,53 @@ class OneCodexSampleSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = ("sample_id", "onecodex_conn_id")
-    ui_color = "#e8f4f8"
 
     def __init__(
         self,
         *,
         sample_id: str,
         wait_for_primary_classification: bool = False,
-        onecodex_conn_id: str = "onecodex_default",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        max_consecutive_failures: int = 10,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.sample_id = sample_id
         self.wait_for_primary_classification = wait_for_primary_classification
-        self.onecodex_conn_id = onecodex_conn_id
-        self.deferrable = deferrable
-        self.max_consecutive_failures = max_consecutive_failures
-        self._transient_failures = 0
 
-    def _validated_id(self) -> str:
-        """The sample id, checked after templating and before any request (TypeError/ValueError)."""
+    def _validate(self) -> None:
         from airflow_provider_onecodex.api.ids import validate_id
 
         if not isinstance(self.wait_for_primary_classification, bool):
             raise TypeError(
-                f"wait_for_primary_classification must be True or False, got {self.wait_for_primary_classification!r}"
+                "wait_for_primary_classification must be True or False, "
+                f"got {self.wait_for_primary_classification!r}"
             )
-        failures = self.max_consecutive_failures
-        if isinstance(failures, bool) or not isinstance(failures, int) or failures < 1:
-            raise ValueError(f"max_consecutive_failures must be an int >= 1, got {failures!r}")
-        if not self.poke_interval > 0:
-            raise ValueError(f"poke_interval must be > 0 seconds, got {self.poke_interval!r}")
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout!r}")
-        return validate_id(self.sample_id, "sample_id", resource="samples")
+        self.sample_id = validate_id(self.sample_id, "sample_id", resource="samples")
 
-    @cached_property
-    def hook(self) -> OneCodexHook:
-        from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+    def describe(self) -> str:
+        return f"sample {self.sample_id}"
 
-        return OneCodexHook(self.onecodex_conn_id)
-
-    def _finish(self, outcome: Any) -> PokeReturnValue:
-        """Turn an outcome (a poke's or a trigger event) into a poke result or an exception."""
-        if not isinstance(outcome, dict) or outcome.get("status") not in OUTCOME_STATUSES:
-            raise AirflowException(f"One Codex sample wait got an unknown outcome: {outcome!r}")
-        status, message = outcome["status"], str(outcome.get("message", ""))
-        if status == "success":
-            self._transient_failures = 0
-            self.log.info("%s", message)
-            return PokeReturnValue(is_done=True, xcom_value=outcome.get("value"))
-        if status == "pending":
-            self._transient_failures = 0
-            self.log.info("Waiting: %s", message)
-            return PokeReturnValue(is_done=False)
-        if status == "transient":
-            self._transient_failures += 1
-            if self._transient_failures >= self.max_consecutive_failures:
-                return self._finish(give_up_on_transient(message, self._transient_failures))
-            self.log.warning(
-                "Polling sample %s failed (%d in a row): %s",
-                self.sample_id,
-                self._transient_failures,
-                message,
-            )
-            return PokeReturnValue(is_done=False)
-        if status == "timeout":
-            raise AirflowSensorTimeout(message)
-        if outcome.get("kind") == "transient":
-            raise AirflowException(message)
-        raise AirflowFailException(message)
-
-    def poke(self, context: Context) -> PokeReturnValue:
+    def _poll(self) -> dict[str, Any]:
         from airflow_provider_onecodex.api.samples import sample_outcome
 
-        sample_id = self._validated_id()
+        self._validate()
         record: dict[str, Any] | None = None
         error: BaseException | None = None
         try:
-            record = dict(self.hook.get_sample(sample_id))
+            record = dict(self.hook.get_sample(self.sample_id))
         except OneCodexError as exc:
             error = exc
-        outcome = sample_outcome(
-            sample_id, record, error, wait_for_primary_classification=self.wait_for_primary_classification
+        return sample_outcome(
+            self.sample_id,
+            record,
+            error,
+            wait_for_primary_classification=self.wait_for_primary_classification,
         )
-        return self._finish(outcome)
 
-    def execute(self, context: Context) -> Any:
-        sample_id = self._validated_id()
-        if not self.deferrable:
-            return super().execute(context)
-        started = time.time()
-        try:
-            first = self.poke(context)
-        except AirflowException as exc:
-            if self.soft_fail and not isinstance(exc, AirflowSensorTimeout):
-                from airflow.sdk.exceptions import AirflowSkipException
-
-                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc
-            raise
-        if first.is_done:
-            return first.xcom_value
+    def _trigger(self, deadline: float) -> BaseTrigger:
         from airflow_provider_onecodex.triggers.onecodex import OneCodexSampleTrigger
 
-        self.defer(
-            trigger=OneCodexSampleTrigger(
-                sample_id=sample_id,
-                onecodex_conn_id=self.onecodex_conn_id,
-                poll_interval=float(self.poke_interval),
-                wait_for_primary_classification=self.wait_for_primary_classification,
-                deadline=started + float(self.timeout),
-                timeout=float(self.timeout),
-                max_consecutive_failures=self.max_consecutive_failures - self._transient_failures,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout)),
+        return OneCodexSampleTrigger(
+            sample_id=self.sample_id,
+            wait_for_primary_classification=self.wait_for_primary_classification,
+            **self._trigger_kwargs(deadline),
         )
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger: return the sample record or raise as the poke would have.
-
-        :raises AirflowException: a missing or unknown event (never read as success).
-        """
-        result = self._finish(event)
-        if not result.is_done:
-            raise AirflowException(f"One Codex sample trigger ended without a final outcome: {event!r}")
-        return result.xcom_value

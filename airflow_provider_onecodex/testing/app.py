@@ -270,7 +270,7 @@ def _authorized(request: Request, api_key: str) -> bool:
 
 
 def _api_router(state: SimulatorState) -> APIRouter:
-    def require_auth(request: Request) -> None:
+    async def require_auth(request: Request) -> None:  # async: no thread-pool hop per request
         if not _authorized(request, state.api_key):
             raise ApiError(401, UNAUTHORIZED_MESSAGE)
 

@@ -1,9 +1,11 @@
-"""Deferrable waiting for One Codex analyses (alignments, classifications, panels...).
+"""Deferrable waiting for One Codex analyses (alignments, classifications, panels...) and samples.
 
 :class:`OneCodexAnalysisTrigger` registers its wait with the process's shared poller
-(:mod:`.poller`), which batches every waiting trigger's ids into listing requests. The trigger
-decides with the same functions as the sensor's poke (:func:`~airflow_provider_onecodex.api.waiting.outcome_of`),
-so both modes end the same way. Its kwargs are JSON-native and never hold the API key.
+(:mod:`.poller`), which batches every waiting trigger's ids into listing requests;
+:class:`OneCodexSampleTrigger` polls one sample. Both decide with the same functions as the
+sensors' pokes (:mod:`airflow_provider_onecodex.api.waiting`, :mod:`airflow_provider_onecodex.api.samples`)
+and share one loop (deadline, failure counting, events), so every mode ends the same way. Their
+kwargs are JSON-native and never hold the API key.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from airflow_provider_onecodex.api.waiting import (
 )
 
 
-class OneCodexAnalysisTrigger(BaseTrigger):
-    """Fire one event when the wait in ``spec`` ends.
+class _OneCodexPollingTrigger(BaseTrigger):
+    """The loop every One Codex trigger shares: deadline, consecutive-failure count, one final event.
 
-    :param spec: a :class:`~airflow_provider_onecodex.api.waiting.WaitSpec` as a dict (``to_dict()``).
+    Subclasses provide :meth:`outcomes` (one outcome dict per poll, paced by the subclass),
+    :meth:`timeout_event` and :meth:`describe`.
+
     :param onecodex_conn_id: Airflow connection id; the key is read in the triggerer, never passed.
     :param poll_interval: seconds between polls (> 0).
     :param deadline: absolute end of the wait, epoch seconds (``None`` = no trigger-side deadline).
@@ -38,14 +42,10 @@ class OneCodexAnalysisTrigger(BaseTrigger):
         own retries) before the trigger gives up with a ``failed`` event of kind ``transient``.
     :param consecutive_failures: transient failures already in a row when the wait was deferred
         (the sensor's first poke), so the count and the give-up message match poke mode. Default 0.
-
-    Events: ``{"status": "success", "value": ..., "message": ...}``,
-    ``{"status": "failed", "kind": ..., "message": ...}``, ``{"status": "timeout", "message": ...}``.
     """
 
     def __init__(
         self,
-        spec: dict[str, Any],
         onecodex_conn_id: str,
         poll_interval: float,
         deadline: float | None = None,
@@ -55,20 +55,19 @@ class OneCodexAnalysisTrigger(BaseTrigger):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         # Kwargs cross a serialization boundary: refuse bad state here rather than in the triggerer.
-        WaitSpec.from_dict(spec)
+        if not isinstance(onecodex_conn_id, str) or not onecodex_conn_id.strip():
+            raise ValueError(f"onecodex_conn_id must be a non-empty string, got {onecodex_conn_id!r}")
         for name, value, low in (
             ("max_consecutive_failures", max_consecutive_failures, 1),
             ("consecutive_failures", consecutive_failures, 0),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-        if (
-            isinstance(poll_interval, bool)
-            or not isinstance(poll_interval, (int, float))
-            or poll_interval <= 0
-        ):
-            raise ValueError(f"poll_interval must be a number of seconds > 0, got {poll_interval!r}")
-        self.spec = spec
+        for name, number in (("poll_interval", poll_interval), ("deadline", deadline), ("timeout", timeout)):
+            if number is None and name != "poll_interval":
+                continue
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not number > 0:
+                raise ValueError(f"{name} must be a number of seconds > 0, got {number!r}")
         self.onecodex_conn_id = onecodex_conn_id
         self.poll_interval = float(poll_interval)
         self.deadline = None if deadline is None else float(deadline)
@@ -76,45 +75,44 @@ class OneCodexAnalysisTrigger(BaseTrigger):
         self.max_consecutive_failures = max_consecutive_failures
         self.consecutive_failures = consecutive_failures
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "spec": self.spec,
-                "onecodex_conn_id": self.onecodex_conn_id,
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-                "timeout": self.timeout,
-                "max_consecutive_failures": self.max_consecutive_failures,
-                "consecutive_failures": self.consecutive_failures,
-            },
-        )
+    def _common_kwargs(self) -> dict[str, Any]:
+        return {
+            "onecodex_conn_id": self.onecodex_conn_id,
+            "poll_interval": self.poll_interval,
+            "deadline": self.deadline,
+            "timeout": self.timeout,
+            "max_consecutive_failures": self.max_consecutive_failures,
+            "consecutive_failures": self.consecutive_failures,
+        }
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def timeout_event(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def outcomes(self) -> AsyncIterator[dict[str, Any]]:
+        """One outcome per poll, forever; the subclass paces the polls."""
+        raise NotImplementedError
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_onecodex.triggers.poller import get_poller
-
-        spec = WaitSpec.from_dict(self.spec)
-        poller = get_poller(self.onecodex_conn_id, spec.resource, self.poll_interval)
-        waiter = poller.register(spec)
         failures = self.consecutive_failures
+        outcomes = self.outcomes()
         try:
             while True:
                 remaining = None if self.deadline is None else self.deadline - time.time()
                 if remaining is not None and remaining <= 0:
-                    yield TriggerEvent(timeout_outcome(spec, self.timeout or 0.0))
+                    yield TriggerEvent(self.timeout_event())
                     return
                 try:
-                    result = await asyncio.wait_for(waiter.mailbox.get(), timeout=remaining)
+                    outcome = await asyncio.wait_for(anext(outcomes), timeout=remaining)
                 except asyncio.TimeoutError:
-                    continue
-                records, error = result.records, result.error
-                if error is None and spec.sample_id is None:
-                    records, error = await self._fill_missing(spec, records)
-                outcome = outcome_of(spec, records, error)
+                    yield TriggerEvent(self.timeout_event())
+                    return
                 if outcome["status"] == "transient":
                     failures += 1
                     self.log.warning(
-                        "Polling %s failed (%d in a row): %s", spec.describe(), failures, outcome["message"]
+                        "Polling %s failed (%d in a row): %s", self.describe(), failures, outcome["message"]
                     )
                     if failures >= self.max_consecutive_failures:
                         yield TriggerEvent(give_up_on_transient(outcome["message"], failures))
@@ -122,10 +120,56 @@ class OneCodexAnalysisTrigger(BaseTrigger):
                     continue
                 failures = 0
                 if outcome["status"] == "pending":
-                    self.log.info("Waiting for %s: %s", spec.describe(), outcome["message"])
+                    self.log.info("Waiting for %s: %s", self.describe(), outcome["message"])
                     continue
                 yield TriggerEvent(outcome)
                 return
+        finally:
+            await outcomes.aclose()  # type: ignore[attr-defined]
+
+
+class OneCodexAnalysisTrigger(_OneCodexPollingTrigger):
+    """Fire one event when the wait in ``spec`` ends.
+
+    :param spec: a :class:`~airflow_provider_onecodex.api.waiting.WaitSpec` as a dict (``to_dict()``).
+    Other parameters as :class:`_OneCodexPollingTrigger`.
+
+    Events: ``{"status": "success", "value": ..., "message": ...}``,
+    ``{"status": "failed", "kind": ..., "message": ...}``, ``{"status": "timeout", "message": ...}``.
+    """
+
+    def __init__(
+        self, spec: dict[str, Any], onecodex_conn_id: str, poll_interval: float, **kwargs: Any
+    ) -> None:
+        super().__init__(onecodex_conn_id, poll_interval, **kwargs)
+        self._spec = WaitSpec.from_dict(spec)
+        self.spec = spec
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"spec": self.spec, **self._common_kwargs()},
+        )
+
+    def describe(self) -> str:
+        return self._spec.describe()
+
+    def timeout_event(self) -> dict[str, Any]:
+        return timeout_outcome(self._spec, self.timeout or 0.0)
+
+    async def outcomes(self) -> AsyncIterator[dict[str, Any]]:
+        from airflow_provider_onecodex.triggers.poller import get_poller
+
+        spec = self._spec
+        poller = get_poller(self.onecodex_conn_id, spec.resource, self.poll_interval)
+        waiter = poller.register(spec)
+        try:
+            while True:
+                result = await waiter.mailbox.get()  # the shared poller paces the polls
+                records, error = result.records, result.error
+                if error is None and spec.sample_id is None:
+                    records, error = await self._fill_missing(spec, records)
+                yield outcome_of(spec, records, error)
         finally:
             poller.unregister(waiter)
 
@@ -149,20 +193,15 @@ class OneCodexAnalysisTrigger(BaseTrigger):
         return records, None
 
 
-class OneCodexSampleTrigger(BaseTrigger):
+class OneCodexSampleTrigger(_OneCodexPollingTrigger):
     """Fire one event when a sample becomes usable, fails, or the deadline passes.
 
-    Polls ``GET /api/v1/samples/{id}`` with the async hook and decides with the sensor's own
-    function (:func:`~airflow_provider_onecodex.api.samples.sample_outcome`). Kwargs are
-    JSON-native and never hold the API key.
+    Polls ``GET /api/v1/samples/{id}`` every ``poll_interval`` seconds with the async hook and
+    decides with the sensor's own function (:func:`~airflow_provider_onecodex.api.samples.sample_outcome`).
 
     :param sample_id: the sample (16 hex characters).
-    :param onecodex_conn_id: Airflow connection id; the key is read in the triggerer.
-    :param poll_interval: seconds between polls (> 0).
     :param wait_for_primary_classification: also wait for ``primary_classification``.
-    :param deadline: absolute end of the wait, epoch seconds (``None``: no trigger-side deadline).
-    :param timeout: the sensor's ``timeout`` in seconds, for the timeout message.
-    :param max_consecutive_failures: polls in a row ending in transient errors before giving up.
+    Other parameters as :class:`_OneCodexPollingTrigger`.
 
     Events: the outcome shapes of ``sample_outcome`` (``success`` with the record as ``value``,
     ``failed`` with ``kind``) or ``{"status": "timeout", "message"}``.
@@ -174,83 +213,55 @@ class OneCodexSampleTrigger(BaseTrigger):
         onecodex_conn_id: str,
         poll_interval: float,
         wait_for_primary_classification: bool = False,
-        deadline: float | None = None,
-        timeout: float | None = None,
-        max_consecutive_failures: int = 10,
+        **kwargs: Any,
     ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__(onecodex_conn_id, poll_interval, **kwargs)
         from airflow_provider_onecodex.api.ids import validate_id
 
-        if (
-            isinstance(poll_interval, bool)
-            or not isinstance(poll_interval, (int, float))
-            or poll_interval <= 0
-        ):
-            raise ValueError(f"poll_interval must be a number of seconds > 0, got {poll_interval!r}")
+        if not isinstance(wait_for_primary_classification, bool):
+            raise TypeError(
+                f"wait_for_primary_classification must be True or False, got {wait_for_primary_classification!r}"
+            )
         self.sample_id = validate_id(sample_id, "sample_id", resource="samples")
-        self.onecodex_conn_id = onecodex_conn_id
-        self.poll_interval = float(poll_interval)
-        self.wait_for_primary_classification = bool(wait_for_primary_classification)
-        self.deadline = None if deadline is None else float(deadline)
-        self.timeout = None if timeout is None else float(timeout)
-        self.max_consecutive_failures = int(max_consecutive_failures)
+        self.wait_for_primary_classification = wait_for_primary_classification
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 "sample_id": self.sample_id,
-                "onecodex_conn_id": self.onecodex_conn_id,
-                "poll_interval": self.poll_interval,
                 "wait_for_primary_classification": self.wait_for_primary_classification,
-                "deadline": self.deadline,
-                "timeout": self.timeout,
-                "max_consecutive_failures": self.max_consecutive_failures,
+                **self._common_kwargs(),
             },
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_onecodex.api.samples import sample_outcome, sample_timeout_outcome
+    def describe(self) -> str:
+        return f"sample {self.sample_id}"
+
+    def timeout_event(self) -> dict[str, Any]:
+        from airflow_provider_onecodex.api.samples import sample_timeout_outcome
+
+        return sample_timeout_outcome(self.sample_id, self.timeout or 0.0)
+
+    async def outcomes(self) -> AsyncIterator[dict[str, Any]]:
+        from airflow_provider_onecodex.api.samples import sample_outcome
         from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
 
         hook = OneCodexAsyncHook(self.onecodex_conn_id)
-        failures = 0
         try:
             while True:
-                remaining = None if self.deadline is None else self.deadline - time.time()
-                if remaining is not None and remaining <= 0:
-                    yield TriggerEvent(sample_timeout_outcome(self.sample_id, self.timeout or 0.0))
-                    return
                 record: dict[str, Any] | None = None
                 error: BaseException | None = None
                 try:
                     record = dict(await hook.get_sample(self.sample_id))
                 except OneCodexError as exc:
                     error = exc
-                outcome = sample_outcome(
+                yield sample_outcome(
                     self.sample_id,
                     record,
                     error,
                     wait_for_primary_classification=self.wait_for_primary_classification,
                 )
-                if outcome["status"] == "transient":
-                    failures += 1
-                    self.log.warning(
-                        "Polling sample %s failed (%d in a row): %s",
-                        self.sample_id,
-                        failures,
-                        outcome["message"],
-                    )
-                    if failures >= self.max_consecutive_failures:
-                        yield TriggerEvent(give_up_on_transient(outcome["message"], failures))
-                        return
-                elif outcome["status"] == "pending":
-                    failures = 0
-                    self.log.info("Waiting: %s", outcome["message"])
-                else:
-                    yield TriggerEvent(outcome)
-                    return
-                pause = self.poll_interval if remaining is None else min(self.poll_interval, remaining)
-                await asyncio.sleep(pause)
+                await asyncio.sleep(self.poll_interval)
         finally:
             await hook.aclose()

@@ -300,3 +300,26 @@ async def test_async_hook_with_a_missing_connection_fails_on_use(monkeypatch) ->
     hook = OneCodexAsyncHook("no_such_conn")
     with pytest.raises(AirflowNotFoundException, match="no_such_conn"):
         await hook.aget_config()
+
+
+async def test_concurrent_first_calls_share_one_async_client(sim, connect, monkeypatch) -> None:
+    import asyncio
+
+    from airflow_provider_onecodex.api import async_client
+
+    built: list[object] = []
+    real = async_client.AsyncOneCodexClient
+
+    class Counting(real):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(async_client, "AsyncOneCodexClient", Counting)
+    hook = OneCodexAsyncHook()
+    clients = await asyncio.gather(*(hook.aget_client() for _ in range(50)))
+    assert len(built) == 1  # one client (one connection pool), not one per concurrent caller
+    assert {id(c) for c in clients} == {id(built[0])}
+    records = await asyncio.gather(*(hook.get_alignment("a1a1000000001280") for _ in range(5)))
+    assert {r["$uri"] for r in records} == {"/api/v1/alignments/a1a1000000001280"}
+    await hook.aclose()

@@ -162,3 +162,15 @@ def test_a_long_retry_after_costs_one_poll_and_no_long_sleep_in_every_mode(
     assert 429 in [r.status for r in sim.state.requests]
     assert sim.state.count() == len(first) + 2  # the 429, then the next poll succeeds
     assert max(sleeps.all, default=0) < 1  # poke intervals at most: nobody slept for 7200 s
+
+
+def test_long_throttling_does_not_count_toward_max_consecutive_failures(done_sim, connect, sleeps):
+    # Three throttled polls in a row against a limit of two transient failures: "later" is not a fault.
+    done_sim.state.faults.script(ALIGNMENTS, [Fault.http_error(429, retry_after=7200)] * 3)
+    sensor = alignment_sensor(connect(done_sim), GOOD_ID, max_consecutive_failures=2)()
+
+    results = [sensor.poke({}) for _ in range(4)]
+
+    assert [r.is_done for r in results] == [False, False, False, True]
+    assert results[-1].xcom_value["success"] is True
+    assert sleeps.all == []

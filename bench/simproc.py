@@ -1,0 +1,119 @@
+"""Run the local One Codex simulator in its own process for the benchmarks, driven over stdin.
+
+``python -m bench.simproc SCENARIO.json [--manual-clock]`` starts a
+:class:`~airflow_provider_onecodex.testing.server.SimulatorServer` on loopback and prints one JSON
+line ``{"url", "api_key", "t0"}``; then it answers one JSON line per command read from stdin:
+
+- ``restart``: make "now" the simulator start (``complete_after`` counts from here) -> ``{"t0"}``
+- ``advance SECONDS``: move the manual clock (``--manual-clock`` only) -> ``{"now"}``
+- ``log``: the API requests seen so far -> ``{"requests": [[at, method, path], ...]}``, ``at`` in
+  seconds since the simulator start, on the simulator's clock
+- ``reset``: forget the request log -> ``{}``
+- ``quit`` (or end of input): stop.
+
+The simulator runs out of the benchmark's process so that its CPU time, memory and GIL do not
+count against the client being measured. Two bench-only adjustments, both stated in
+docs/benchmarks.md:
+
+- a list route's rendering is memoized per reading of the simulator clock. The simulator renders
+  every record of a route on every list request (O(total) per page or per ``$uri $in`` poll),
+  which would make a 10,000-record listing at 50 per page cost the server ~20 s, and a sensor's
+  one-id poll cost O(N) with N alignments in the scenario. Records are a pure function of the
+  clock (nothing changes them at run time here), so this changes no answer; it only helps on the
+  manual clock, which moves between rounds only (on the real clock every reading differs).
+- accepted connections get ``TCP_NODELAY``: the simulator's listening socket is created with
+  protocol 0, so asyncio does not set ``TCP_NODELAY`` on accepted sockets, and every keep-alive
+  response (headers and body written separately) stalls ~40 ms on Nagle + delayed ACK. Creating
+  the listening socket with ``IPPROTO_TCP`` removes the stall; harmless once the simulator does it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+
+def _tcp_socket_module() -> Any:
+    """A stand-in for the ``socket`` module whose ``socket()`` defaults TCP sockets to IPPROTO_TCP."""
+    shim = types.ModuleType("socket")
+    shim.__dict__.update({k: v for k, v in vars(socket).items() if not k.startswith("__")})
+
+    def tcp_socket(
+        family: int = socket.AF_INET, type: int = socket.SOCK_STREAM, proto: int = 0, *a: Any
+    ) -> Any:
+        if proto == 0 and type == socket.SOCK_STREAM and family in (socket.AF_INET, socket.AF_INET6):
+            proto = socket.IPPROTO_TCP
+        return socket.socket(family, type, proto, *a)
+
+    shim.socket = tcp_socket  # type: ignore[attr-defined]
+    return shim
+
+
+def _memoize_listings(state: Any) -> None:
+    original: Callable[..., list[dict[str, Any]]] = state.list_json
+    latest: dict[tuple[str, str | None], tuple[float, list[dict[str, Any]]]] = {}
+
+    def list_json(resource: str, scope: str | None = None) -> list[dict[str, Any]]:
+        now = state.elapsed()
+        hit = latest.get((resource, scope))
+        if hit is not None and hit[0] == now:
+            return hit[1]
+        records = original(resource, scope)
+        latest[resource, scope] = (now, records)
+        return records
+
+    state.list_json = list_json
+
+
+def _reply(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.simproc")
+    parser.add_argument("scenario")
+    parser.add_argument("--manual-clock", action="store_true")
+    args = parser.parse_args()
+
+    import airflow_provider_onecodex.testing.server as server_module
+    from airflow_provider_onecodex.testing.state import ManualClock
+
+    server_module.socket = _tcp_socket_module()  # type: ignore[attr-defined]
+    clock = ManualClock() if args.manual_clock else None
+    server = server_module.SimulatorServer(scenario=args.scenario, clock=clock)
+    state = server.state
+    _memoize_listings(state)
+    server.start()
+    _reply({"url": server.base_url, "api_key": server.api_key, "t0": state._t0})
+    try:
+        for line in sys.stdin:
+            command, _, arg = line.strip().partition(" ")
+            if command == "restart":
+                state.restart_clock()
+                _reply({"t0": state._t0})
+            elif command == "advance" and clock is not None:
+                clock.advance(float(arg))
+                _reply({"now": state.elapsed()})
+            elif command == "log":
+                t0 = state._t0
+                _reply({"requests": [[r.at - t0, r.method, r.path] for r in state.requests]})
+            elif command == "reset":
+                state.reset_counters()
+                _reply({})
+            elif command == "quit":
+                break
+            else:
+                _reply({"error": f"unknown command {line.strip()!r}"})
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
