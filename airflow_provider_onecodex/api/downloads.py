@@ -35,6 +35,7 @@ import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from airflow_provider_onecodex.api.errors import TRANSIENT_STATUSES, OneCodexAPIError, OneCodexResponseError
+from airflow_provider_onecodex.api.records import redact_url
 from airflow_provider_onecodex.api.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -46,19 +47,6 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # Only these are sent to a pre-signed URL: bodies must arrive as stored, byte for byte.
 PLAIN_HEADERS = {"Accept": "*/*", "Accept-Encoding": "identity"}
 _S3_CODE = re.compile(rb"<Code>([A-Za-z]{1,64})</Code>")
-
-
-def redact_url(url: str) -> str:
-    """``scheme://host[:port]/path`` of a URL: no query (the signature), no user info, no fragment."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<unparseable URL>"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def url_secrets(url: str) -> list[str]:

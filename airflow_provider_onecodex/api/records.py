@@ -289,3 +289,38 @@ class StoredResults(TypedDict):
     resource: str
     analysis_id: str
     summary: dict[str, Any]
+
+
+# Fields that hold pre-signed links (they grant access until they expire).
+SIGNED_URL_FIELDS = frozenset({"results_uri", "download_uri", "url"})
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]/path`` of a URL: no query (the signature), no user info, no fragment."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def strip_signed_urls(value: Any) -> Any:
+    """A copy of ``value`` whose pre-signed links (``results_uri``, ``download_uri``, ``url``) lost
+    their signature: what records may carry into XCom and trigger events. Fetch fresh links with
+    the hook when the content is needed (they expire anyway)."""
+    if isinstance(value, list):
+        return [strip_signed_urls(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: redact_url(v)
+            if k in SIGNED_URL_FIELDS and isinstance(v, str) and "?" in v
+            else strip_signed_urls(v)
+            for k, v in value.items()
+        }
+    return value

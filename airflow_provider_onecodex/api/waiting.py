@@ -22,6 +22,7 @@ from airflow_provider_onecodex.api.errors import (
     OneCodexNotFoundError,
 )
 from airflow_provider_onecodex.api.ids import record_id, validate_id, validate_ids
+from airflow_provider_onecodex.api.records import strip_signed_urls
 from airflow_provider_onecodex.api.resources import (
     id_arg_name,
     sample_where,
@@ -290,7 +291,8 @@ def outcome_of(
     except OneCodexError as exc:
         return error_outcome(exc)
     if verdict.state is AnalysisState.SUCCEEDED:
-        return {"status": "success", "value": verdict.value, "message": verdict.message}
+        value = strip_signed_urls(verdict.value)  # events and XCom never carry signed links
+        return {"status": "success", "value": value, "message": verdict.message}
     if verdict.state is AnalysisState.FAILED:
         return {"status": "failed", "kind": "analysis_failed", "message": verdict.message}
     return {"status": "pending", "message": verdict.message}

@@ -36,7 +36,6 @@ from airflow_provider_onecodex.api.downloads import (
     Downloader,
     OneCodexDownloadError,
     decompress,
-    redact_url,
     url_secrets,
 )
 from airflow_provider_onecodex.api.errors import OneCodexResponseError
@@ -55,6 +54,7 @@ from airflow_provider_onecodex.api.records import (
     ReadLevel,
     Sample,
     Tag,
+    redact_url,
 )
 from airflow_provider_onecodex.api.resources import sample_where, uri_in_where
 from airflow_provider_onecodex.api.results import validate_results_resource

@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_onecodex.api.ids import validate_id
 from airflow_provider_onecodex.api.paging import validate_max_records, validate_per_page
+from airflow_provider_onecodex.api.records import strip_signed_urls
 from airflow_provider_onecodex.api.resources import (
     LIST_VARIANTS,
     id_arg_name,
@@ -74,7 +75,7 @@ class OneCodexGetRecordOperator(_OneCodexOperator):
         resource = validate_resource(self.resource)
         record_id = validate_id(self.record_id, id_arg_name(resource), resource=resource)
         self.onecodex_url = web_url(self.hook.config.base_url, resource, record_id)
-        return self.hook.get_record(resource, record_id)
+        return strip_signed_urls(self.hook.get_record(resource, record_id))  # type: ignore[no-any-return]
 
 
 class OneCodexGetAlignmentOperator(OneCodexGetRecordOperator):
@@ -144,7 +145,7 @@ class OneCodexListRecordsOperator(_OneCodexOperator):
             resource, where=where, sort=sort, max_records=max_records, per_page=per_page, variant=self.variant
         )
         self.log.info("Listed %d %s", len(records), resource)
-        return records
+        return strip_signed_urls(records)  # type: ignore[no-any-return]
 
 
 class OneCodexListAlignmentsOperator(OneCodexListRecordsOperator):

@@ -14,10 +14,10 @@ from airflow_provider_onecodex.api.downloads import (
     OneCodexDownloadError,
     OneCodexDownloadSizeError,
     decompress,
-    redact_url,
     url_secrets,
 )
 from airflow_provider_onecodex.api.errors import OneCodexResponseError
+from airflow_provider_onecodex.api.records import redact_url
 from airflow_provider_onecodex.api.retry import RetryPolicy
 
 SIGNATURE = "X-Amz-Signature=5ec2e75ec2e75ec2e75ec2e7"
