@@ -46,13 +46,8 @@ def _config_of(conn: Connection, extra: dict[str, Any]) -> ClientConfig:
     )
 
 
-class OneCodexHook(OneCodexResourcesMixin, BaseHook):
-    """Synchronous access to One Codex, one ``requests.Session`` per hook.
-
-    :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
-
-    No I/O happens in ``__init__``: the connection is read on first use.
-    """
+class _OneCodexHookBase(BaseHook):
+    """The connection attributes both hooks share; no I/O in ``__init__``."""
 
     conn_name_attr = "onecodex_conn_id"
     default_conn_name = "onecodex_default"
@@ -64,6 +59,15 @@ class OneCodexHook(OneCodexResourcesMixin, BaseHook):
         if not isinstance(onecodex_conn_id, str) or not onecodex_conn_id.strip():
             raise ValueError(f"onecodex_conn_id must be a non-empty string, got {onecodex_conn_id!r}")
         self.onecodex_conn_id = onecodex_conn_id
+
+
+class OneCodexHook(OneCodexResourcesMixin, _OneCodexHookBase):
+    """Synchronous access to One Codex, one ``requests.Session`` per hook.
+
+    :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
+
+    No I/O happens in ``__init__``: the connection is read on first use.
+    """
 
     @cached_property
     def config(self) -> ClientConfig:
@@ -201,7 +205,7 @@ class OneCodexHook(OneCodexResourcesMixin, BaseHook):
         return True, f"Connected to One Codex at {config.base_url} as {email}"
 
 
-class OneCodexAsyncHook(OneCodexAsyncResourcesMixin, BaseHook):
+class OneCodexAsyncHook(OneCodexAsyncResourcesMixin, _OneCodexHookBase):
     """Async access to One Codex for triggers (httpx), with the same methods and errors as :class:`OneCodexHook`.
 
     The connection is resolved with ``await BaseHook.aget_connection(...)``; nothing blocks the loop.
@@ -209,16 +213,10 @@ class OneCodexAsyncHook(OneCodexAsyncResourcesMixin, BaseHook):
     :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
     """
 
-    conn_name_attr = "onecodex_conn_id"
-    default_conn_name = "onecodex_default"
-    conn_type = "onecodex"
     hook_name = "One Codex (async)"
 
-    def __init__(self, onecodex_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if not isinstance(onecodex_conn_id, str) or not onecodex_conn_id.strip():
-            raise ValueError(f"onecodex_conn_id must be a non-empty string, got {onecodex_conn_id!r}")
-        self.onecodex_conn_id = onecodex_conn_id
+    def __init__(self, onecodex_conn_id: str = _OneCodexHookBase.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(onecodex_conn_id, **kwargs)
         self._client: AsyncOneCodexClient | None = None
         self._client_lock = asyncio.Lock()
 
