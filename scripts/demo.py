@@ -66,26 +66,36 @@ def airflow_env(url: str, api_key: str) -> dict[str, str]:
     return env
 
 
-def check_run(dag_id: str, env: dict[str, str]) -> list[str]:
-    """Read the finished run from the metadata DB in a fresh process; return the problems found."""
+def read_run(dag_id: str, env: dict[str, str], xcom_tasks: list[str]) -> dict[str, Any]:
+    """Task states and the return values of ``xcom_tasks`` of the DAG's last run.
+
+    Read from the metadata DB in a fresh process (the demo has no API server running); XCom rows
+    are read as stored (JSON), by their task id and map index.
+    """
     code = f"""
 import json
+from sqlalchemy import text
 from airflow.models import DagRun, TaskInstance
-from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
 with create_session() as s:
     run = s.query(DagRun).filter(DagRun.dag_id == {dag_id!r}).order_by(DagRun.id.desc()).first()
     tis = s.query(TaskInstance).filter(TaskInstance.dag_id == {dag_id!r}, TaskInstance.run_id == run.run_id).all()
     states = {{f"{{t.task_id}}[{{t.map_index}}]" if t.map_index >= 0 else t.task_id: str(t.state) for t in tis}}
-    row = s.query(XComModel).filter(XComModel.dag_id == {dag_id!r}, XComModel.run_id == run.run_id,
-        XComModel.task_id == "summarize", XComModel.key == "return_value").first()
-    print(json.dumps({{"run_state": str(run.state), "states": states, "summary": row.value if row else None}}))
+    rows = s.execute(text("SELECT task_id, map_index, value FROM xcom WHERE dag_id = :d AND run_id = :r "
+                          "AND key = 'return_value'"), {{"d": {dag_id!r}, "r": run.run_id}}).all()
+    xcoms = {{f"{{t}}[{{m}}]" if m >= 0 else t: v for t, m, v in rows if t in {xcom_tasks!r}}}
+    print(json.dumps({{"run_state": str(run.state), "states": states, "xcoms": xcoms}}, default=str))
 """
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    summary = result["summary"]
-    if isinstance(summary, str):
-        summary = json.loads(summary)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["xcoms"] = {k: json.loads(v) if isinstance(v, str) else v for k, v in result["xcoms"].items()}
+    return result
+
+
+def check_run(dag_id: str, env: dict[str, str]) -> list[str]:
+    """Print the finished run and return the problems found."""
+    result = read_run(dag_id, env, ["summarize"])
+    summary = result["xcoms"].get("summarize")
     print(f"\n== {dag_id}: run {result['run_state']}")
     for task_id, state in sorted(result["states"].items()):
         print(f"  {task_id:28} {state}")
@@ -119,24 +129,7 @@ EXPECTED_VERDICTS = {
 
 def read_sample_run(env: dict[str, str]) -> dict[str, Any]:
     """Task states and the XComs of the QC and fetch tasks of the last sample-workflow run."""
-    code = f"""
-import json
-from airflow.models import DagRun, TaskInstance
-from airflow.models.xcom import XComModel
-from airflow.utils.session import create_session
-with create_session() as s:
-    run = s.query(DagRun).filter(DagRun.dag_id == {SAMPLE_DAG!r}).order_by(DagRun.id.desc()).first()
-    tis = s.query(TaskInstance).filter(TaskInstance.dag_id == {SAMPLE_DAG!r}, TaskInstance.run_id == run.run_id).all()
-    states = {{f"{{t.task_id}}[{{t.map_index}}]" if t.map_index >= 0 else t.task_id: str(t.state) for t in tis}}
-    rows = s.query(XComModel).filter(XComModel.dag_id == {SAMPLE_DAG!r}, XComModel.run_id == run.run_id,
-        XComModel.task_id.in_(["decide", "fetch_classification_results"]), XComModel.key == "return_value").all()
-    xcoms = {{f"{{r.task_id}}[{{r.map_index}}]": r.value for r in rows}}
-    print(json.dumps({{"run_state": str(run.state), "states": states, "xcoms": xcoms}}))
-"""
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    result["xcoms"] = {k: json.loads(v) if isinstance(v, str) else v for k, v in result["xcoms"].items()}
-    return result
+    return read_run(SAMPLE_DAG, env, ["decide", "fetch_classification_results"])
 
 
 def check_sample_run(env: dict[str, str], url: str, api_key: str) -> list[str]:
@@ -146,7 +139,7 @@ def check_sample_run(env: dict[str, str], url: str, api_key: str) -> list[str]:
     for task_id, state in sorted(result["states"].items()):
         print(f"  {task_id:34} {state}")
     problems = [f"{SAMPLE_DAG}: {t} ended {s}" for t, s in result["states"].items() if s != "success"]
-    verdicts = {v["sample_id"]: v for v in result["xcoms"].get("decide[-1]") or []}
+    verdicts = {v["sample_id"]: v for v in result["xcoms"].get("decide") or []}
     for v in verdicts.values():
         reasons = f"; {'; '.join(v['reasons'])}" if v["reasons"] else ""
         print(f"  QC {v['sample_id']}: {v['verdict']:<6} top species {v['top_taxon']}{reasons}")
@@ -220,7 +213,9 @@ def main() -> int:
             print(f"\n== airflow dags test {dag_id}  (log: .airflow/{dag_id}.log)")
             started = time.monotonic()
             with open(HOME / f"{dag_id}.log", "w") as log:
-                run = subprocess.run(["airflow", "dags", "test", dag_id], env=env, stdout=log, stderr=subprocess.STDOUT)
+                run = subprocess.run(
+                    ["airflow", "dags", "test", dag_id], env=env, stdout=log, stderr=subprocess.STDOUT
+                )
             print(f"   exit code {run.returncode} after {time.monotonic() - started:.0f} s")
             problems += check_run(dag_id, env)
         # A fresh simulator again: the sample workflow finds the samples created in the last day.
