@@ -37,7 +37,7 @@ def alignment_ids(records: list[dict[str, Any]]) -> list[str]:
 
 @task(trigger_rule="all_done")
 def summarize(records: list[dict[str, Any] | None]) -> dict[str, Any]:
-    """One line per alignment: id, reference tax_id, status, minutes from creation to update."""
+    """One line per alignment: id, reference tax_id, status, seconds from creation to update."""
     rows = []
     for record in records:
         if not record:

@@ -35,7 +35,12 @@ def test_package_name_is_the_distribution_name_and_its_entry_point():
 
 
 def test_every_listed_module_and_class_imports():
-    modules = [m for key in ("hooks", "operators", "sensors", "triggers") for e in INFO[key] for m in e["python-modules"]]
+    modules = [
+        m
+        for key in ("hooks", "operators", "sensors", "triggers")
+        for e in INFO[key]
+        for m in e["python-modules"]
+    ]
     assert len(modules) == 4
     for module in modules:
         importlib.import_module(module)

@@ -137,8 +137,10 @@ def validate_metadata_fields(fields: object, name: str = "fields") -> dict[str, 
                 f"got {dict(nested) or list(custom)!r}"
             )
     try:
-        json.dumps(fields)
-    except (TypeError, ValueError) as exc:
+        json.dumps(fields, allow_nan=False)  # NaN/Infinity are not JSON: the API could not read them
+    except ValueError as exc:
+        raise ValueError(f"{name} must hold finite numbers only: {exc}") from None
+    except TypeError as exc:
         raise TypeError(f"{name} must be JSON-serializable: {exc}") from None
     return {k: (dict(v) if k == "custom" and v is not None else v) for k, v in fields.items()}
 

@@ -171,7 +171,7 @@ def config_from_connection(
         )
     auth_style = extra.get("auth_style") or EXTRA_FIELDS["auth_style"][0]
     return ClientConfig(
-        api_key=password or "",
+        api_key=(password or "").strip(),  # a pasted key often ends in a newline
         base_url=normalize_base_url(host, port, schema),
         auth_style=str(auth_style),
         connect_timeout=_number(extra, "connect_timeout"),

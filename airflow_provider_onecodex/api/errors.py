@@ -44,6 +44,16 @@ class OneCodexAPIError(OneCodexError):
         head = f"One Codex API error {status}" if status is not None else "One Codex API request failed"
         super().__init__(f"{head} on {where}: {message}")
 
+    def add_note_to_message(self, note: str) -> None:
+        """Append ``note`` to :attr:`message` and to the text the exception shows."""
+        self.message = f"{self.message} ({note})"
+        head = (
+            f"One Codex API error {self.status}"
+            if self.status is not None
+            else "One Codex API request failed"
+        )
+        self.args = (f"{head} on {self.method} {self.path}: {self.message}",)
+
     @property
     def transient(self) -> bool:
         """Whether retrying the same request later may succeed."""

@@ -16,7 +16,7 @@ from airflow_provider_onecodex.api.errors import OneCodexResponseError, error_fo
 from airflow_provider_onecodex.api.ids import API_PREFIX
 from airflow_provider_onecodex.api.paging import Pager, validate_max_records, validate_per_page
 from airflow_provider_onecodex.api.resources import (
-    LIST_VARIANTS,
+    VARIANTS_OF,
     query_params,
     validate_resource,
     validate_sort,
@@ -120,7 +120,10 @@ def build_listing(
         raise ValueError(f"max_pages must be a positive int, got {max_pages!r}")
     path = f"{API_PREFIX}/{resource}"
     if variant is not None:
-        if variant not in LIST_VARIANTS:
-            raise ValueError(f"variant must be one of {sorted(LIST_VARIANTS)} or None, got {variant!r}")
+        allowed = VARIANTS_OF.get(resource, frozenset())
+        if variant not in allowed:
+            raise ValueError(
+                f"variant must be one of {sorted(allowed)} or None for {resource}, got {variant!r}"
+            )
         path += f"/{variant}"
     return path, params, Pager(path, size, limit, max_pages)

@@ -26,8 +26,14 @@ OTHER_RESOURCES = frozenset(
     {"samples", "metadata", "tags", "jobs", "documents", "events", "users", "projects", "webhooks"}
 )
 RESOURCES = ANALYSIS_RESOURCES | OTHER_RESOURCES
-# Extra listings: GET /api/v1/<resource>/public and /organization.
+# Extra listings: GET /api/v1/<resource>/public and /organization, and which routes have them.
 LIST_VARIANTS = frozenset({"public", "organization"})
+VARIANTS_OF = {"samples": LIST_VARIANTS, **{r: frozenset({"public"}) for r in ANALYSIS_RESOURCES}}
+# ``analysis_type`` values of /api/v1/analyses (OpenAPI enum, plus the legacy ``typing``).
+ANALYSIS_TYPES = frozenset(
+    {"classification", "panel", "alignment", "control", "report", "functional", "workflow", "mlst",
+     "assembly_run", "typing"}
+)  # fmt: skip
 
 
 _SINGULAR = {
@@ -64,12 +70,14 @@ def _json_object(value: object, name: str) -> dict[str, Any] | None:
         # Templated fields render to strings: accept the JSON text of an object.
         try:
             value = json.loads(value)
-        except ValueError:
-            raise ValueError(f"{name} must be a JSON object, got {value!r}") from None
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} must be a JSON object; its text is not valid JSON ({exc}): {value!r}"
+            ) from None
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a JSON object (dict), got {value!r}")
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be JSON-serializable: {exc}") from None
     return dict(value)

@@ -72,6 +72,9 @@ class RetryPolicy:
         """Flag an error whose ``Retry-After`` outlasted this policy's cap, so waits read it as "later"."""
         if exc.retry_after is not None and exc.retry_after > self.max_retry_after:
             exc.throttled = True
+            exc.add_note_to_message(
+                f"Retry-After of {exc.retry_after:g} s exceeds max_retry_after ({self.max_retry_after:g} s): not retried"
+            )
         return exc
 
     # tenacity plumbing: the decisions above are the policy; these adapt them.

@@ -18,7 +18,6 @@ from airflow_provider_onecodex.api.ids import validate_id
 from airflow_provider_onecodex.api.paging import validate_max_records, validate_per_page
 from airflow_provider_onecodex.api.records import strip_signed_urls
 from airflow_provider_onecodex.api.resources import (
-    LIST_VARIANTS,
     id_arg_name,
     sample_where,
     validate_resource,
@@ -64,6 +63,7 @@ class OneCodexGetRecordOperator(_OneCodexOperator):
     """
 
     template_fields: Sequence[str] = ("resource", "record_id", "onecodex_conn_id")
+    _id_argument = "record_id"  # named in validation errors
     operator_extra_links = (OneCodexLink(),)
 
     def __init__(self, *, resource: str, record_id: str, **kwargs: Any) -> None:
@@ -73,7 +73,7 @@ class OneCodexGetRecordOperator(_OneCodexOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         resource = validate_resource(self.resource)
-        record_id = validate_id(self.record_id, id_arg_name(resource), resource=resource)
+        record_id = validate_id(self.record_id, self._id_argument, resource=resource)
         self.onecodex_url = web_url(self.hook.config.base_url, resource, record_id)
         return strip_signed_urls(self.hook.get_record(resource, record_id))  # type: ignore[no-any-return]
 
@@ -85,6 +85,7 @@ class OneCodexGetAlignmentOperator(OneCodexGetRecordOperator):
     """
 
     template_fields: Sequence[str] = ("alignment_id", "onecodex_conn_id")
+    _id_argument = "alignment_id"
 
     def __init__(self, *, alignment_id: str, **kwargs: Any) -> None:
         super().__init__(resource="alignments", record_id=alignment_id, **kwargs)
@@ -139,8 +140,6 @@ class OneCodexListRecordsOperator(_OneCodexOperator):
             max_records = int(max_records)  # a rendered template ("{{ params.n }}") is text
         max_records = validate_max_records(max_records)
         per_page = None if self.per_page is None else validate_per_page(self.per_page)
-        if self.variant is not None and self.variant not in LIST_VARIANTS:
-            raise ValueError(f"variant must be one of {sorted(LIST_VARIANTS)} or None, got {self.variant!r}")
         records = self.hook.list_records(
             resource, where=where, sort=sort, max_records=max_records, per_page=per_page, variant=self.variant
         )
@@ -268,7 +267,7 @@ class OneCodexFetchResultsOperator(_OneCodexOperator):
         from airflow_provider_onecodex.operators.storage import xcom_or_store
 
         resource = validate_results_resource(self.resource)
-        analysis_id = validate_id(self.analysis_id, id_arg_name(resource), resource=resource)
+        analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
         max_bytes = validate_xcom_max_bytes(self.xcom_max_bytes)
         top_n = _check_top_n(self.top_n)
         _check_destination(self.destination, self.destination_conn_id, required=False)
@@ -339,7 +338,7 @@ class OneCodexDownloadFilesOperator(_OneCodexOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         resource = validate_results_resource(self.resource)
-        analysis_id = validate_id(self.analysis_id, id_arg_name(resource), resource=resource)
+        analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
         _check_destination(self.destination, self.destination_conn_id, required=True)
         self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
         files = self.hook.download_analysis_files(

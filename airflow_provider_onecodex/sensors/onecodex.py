@@ -18,6 +18,7 @@ on every parse.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -33,7 +34,7 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_onecodex.api.errors import OneCodexError
-from airflow_provider_onecodex.api.resources import validate_where
+from airflow_provider_onecodex.api.resources import ANALYSIS_TYPES, validate_where
 from airflow_provider_onecodex.api.waiting import (
     OUTCOME_STATUSES,
     WaitSpec,
@@ -159,7 +160,9 @@ class _OneCodexWaitSensor(BaseSensorOperator):
 
     def _set_link(self) -> None:
         if self.onecodex_url is None:
-            self.onecodex_url = self._web_url()
+            # An unusable connection is left to the poll that follows, which reports it as a failure.
+            with contextlib.suppress(OneCodexError):
+                self.onecodex_url = self._web_url()
 
     def _wait_started_at(self, context: Context) -> float:
         """When this wait began (epoch seconds), kept across task retries where Airflow allows.
@@ -313,8 +316,10 @@ class OneCodexAnalysisSensor(_OneCodexWaitSensor):
         if self.analysis_type is not None:
             if self.resource != "analyses":
                 raise ValueError(f"analysis_type only applies to resource='analyses', not {self.resource!r}")
-            if not isinstance(self.analysis_type, str) or not self.analysis_type:
-                raise ValueError(f"analysis_type must be a non-empty string, got {self.analysis_type!r}")
+            if self.analysis_type not in ANALYSIS_TYPES:
+                raise ValueError(
+                    f"analysis_type must be one of {sorted(ANALYSIS_TYPES)}, got {self.analysis_type!r}"
+                )
             where = {**(validate_where(where) or {}), "analysis_type": self.analysis_type}
         record_id, ids = self._ids()
         return WaitSpec.build(

@@ -26,7 +26,11 @@ def test_example_dag_waits_fetches_and_summarizes(dag_id, airflow_db, onecodex_s
     monkeypatch.setenv(
         "AIRFLOW_CONN_ONECODEX_DEFAULT",
         json.dumps(
-            {"conn_type": "onecodex", "host": onecodex_simulator.base_url, "password": onecodex_simulator.api_key}
+            {
+                "conn_type": "onecodex",
+                "host": onecodex_simulator.base_url,
+                "password": onecodex_simulator.api_key,
+            }
         ),
     )
     dag = _load_dag(dag_id)

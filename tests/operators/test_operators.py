@@ -168,14 +168,14 @@ BAD: list[tuple[Callable[[], Any], type[Exception], str]] = [
     (
         lambda: OneCodexGetRecordOperator(task_id="t", resource="samples", record_id="A1B2C3D4E5F60718"),
         ValueError,
-        "sample_id must be a One Codex id (16 lowercase hex characters), got 'A1B2C3D4E5F60718'",
+        "record_id must be a One Codex id (16 lowercase hex characters), got 'A1B2C3D4E5F60718'",
     ),
     (
         lambda: OneCodexGetRecordOperator(
             task_id="t", resource="samples", record_id=f"/api/v1/tags/{DEMO_SAMPLE}"
         ),
         ValueError,
-        "sample_id must be an id or a /api/v1/samples/<id> URI",
+        "record_id must be an id or a /api/v1/samples/<id> URI",
     ),
     (
         lambda: OneCodexGetAlignmentOperator(task_id="t", alignment_id=None),
@@ -185,7 +185,7 @@ BAD: list[tuple[Callable[[], Any], type[Exception], str]] = [
     (
         lambda: OneCodexListRecordsOperator(task_id="t", resource="alignments", where="{'complete': True}"),
         ValueError,
-        "where must be a JSON object, got \"{'complete': True}\"",
+        "where must be a JSON object; its text is not valid JSON",
     ),
     (
         lambda: OneCodexListRecordsOperator(task_id="t", resource="alignments", where=["complete"]),
@@ -215,7 +215,7 @@ BAD: list[tuple[Callable[[], Any], type[Exception], str]] = [
     (
         lambda: OneCodexListRecordsOperator(task_id="t", resource="tags", variant="everyone"),
         ValueError,
-        "variant must be one of ['organization', 'public'] or None, got 'everyone'",
+        "variant must be one of [] or None for tags, got 'everyone'",
     ),
     (
         lambda: OneCodexListAlignmentsOperator(task_id="t", sample_id="nope"),

@@ -269,7 +269,7 @@ TABLE: list[Row] = [
     (
         "get operator $uri of another resource",
         lambda e: e.task("OneCodexGetRecordOperator", resource="samples", record_id=ALIGNMENT_URI),
-        "sample_id",
+        "record_id",
         ALIGNMENT_URI,
     ),
     (

@@ -288,7 +288,8 @@ def test_the_key_is_never_taken_from_onecodex_file_or_environment(
         asyncio.run(OneCodexAsyncHook(keyless).get_alignment(GOOD_ID))
     ok, message = OneCodexHook(keyless).test_connection()
     assert not ok and "API key" in message
-    with pytest.raises(OneCodexConfigError, match="API key"):
+    # the sensor fails the task for good (no retries): a missing key does not fix itself
+    with pytest.raises(AirflowFailException, match="API key"):
         sensor(keyless, alignment_id=GOOD_ID).execute({})
     assert sim.state.count() == 0
 

@@ -107,7 +107,7 @@ def test_failed_analysis_has_no_results(use_sim):
         ({"xcom_max_bytes": -1}, ValueError, "xcom_max_bytes"),
         ({"destination": 42}, TypeError, "destination must be a path"),
         ({"top_n": 0}, ValueError, "top_n"),
-        ({"analysis_id": "c1a5"}, ValueError, "classification_id must be a One Codex id"),
+        ({"analysis_id": "c1a5"}, ValueError, "analysis_id must be a One Codex id"),
     ],
 )
 def test_bad_arguments_fail_before_any_request(use_sim, kwargs, error, message):

@@ -171,7 +171,12 @@ def test_typed_lists_hold_only_their_type(sim: SimulatorServer) -> None:
     assert len(ids(get(sim, "analyses"))) == 9
     assert set(ids(get(sim, "alignments"))) == {ALN_OK_3S, ALN_OK_6S, ALN_FAIL_4S, "a1a1000000000028"}
     assert ids(get(sim, "panels")) == [PANEL_2S]
-    assert set(ids(get(sim, "classifications"))) == {CLS_2S, "c1a5000000000002", "c1a5000000000003", CLS_STOOL}
+    assert set(ids(get(sim, "classifications"))) == {
+        CLS_2S,
+        "c1a5000000000002",
+        "c1a5000000000003",
+        CLS_STOOL,
+    }
 
 
 def test_other_collections(sim: SimulatorServer) -> None:
@@ -295,7 +300,11 @@ def test_where_uri_and_references(sim: SimulatorServer) -> None:
     )
     assert len(ids(both)) == 4
     assert ids(get(sim, "alignments", where={"sample": {"$ne": MAIN_SAMPLE}})) == ["a1a1000000000028"]
-    assert ids(get(sim, "samples", where={"project": None})) == [MAIN_SAMPLE, "b2c3d4e5f6071829", STOOL_SAMPLE]
+    assert ids(get(sim, "samples", where={"project": None})) == [
+        MAIN_SAMPLE,
+        "b2c3d4e5f6071829",
+        STOOL_SAMPLE,
+    ]
     assert ids(get(sim, "metadata", where={"external_sample_id": "LIMS-0412-07"})) == ["3e7a000000000001"]
 
 
