@@ -300,34 +300,19 @@ def _api_router(state: SimulatorState) -> APIRouter:
     @router.get("/classifications/{record_id}/readlevel")
     async def readlevel(record_id: str) -> Response:
         """``GET /api/v1/classifications/{id}/readlevel``: a pre-signed link to a gzipped TSV."""
-        _check_id(record_id, "classifications")
-        try:
-            return JSONResponse(state.readlevel_json(record_id))
-        except NotFound:
-            raise _not_found("classifications", record_id) from None
-        except NotAvailable:
-            raise _not_available(record_id) from None
+        return _answer("classifications", record_id, lambda: state.readlevel_json(record_id))
 
     @router.post("/documents/{record_id}/download_uri")
     async def document_download_uri(record_id: str) -> Response:
         """``POST /api/v1/documents/{id}/download_uri``: ``{download_uri, expires_in_hours}``."""
-        _check_id(record_id, "documents")
-        try:
-            return JSONResponse(state.document_download_uri(record_id))
-        except NotFound:
-            raise _not_found("documents", record_id) from None
+        return _answer("documents", record_id, lambda: state.document_download_uri(record_id))
 
     @router.patch("/samples/{record_id}")
     async def patch_sample(record_id: str, request: Request) -> Response:
         """``PATCH /api/v1/samples/{id}``: ``tags`` (all refs or all names), ``visibility``, ``project``."""
         _check_id(record_id, "samples")
         body = await _json_body(request)
-        try:
-            return JSONResponse(state.patch_sample(record_id, body))
-        except NotFound:
-            raise _not_found("samples", record_id) from None
-        except InvalidChange as exc:
-            raise ApiError(400, str(exc)) from None
+        return _answer("samples", record_id, lambda: state.patch_sample(record_id, body))
 
     @router.patch("/metadata/{record_id}")
     async def patch_metadata(record_id: str, request: Request) -> Response:
@@ -335,12 +320,7 @@ def _api_router(state: SimulatorState) -> APIRouter:
         ``updated_at`` and unknown fields are 400."""
         _check_id(record_id, "metadata")
         body = await _json_body(request)
-        try:
-            return JSONResponse(state.patch_metadata(record_id, body))
-        except NotFound:
-            raise _not_found("metadata", record_id) from None
-        except InvalidChange as exc:
-            raise ApiError(400, str(exc)) from None
+        return _answer("metadata", record_id, lambda: state.patch_metadata(record_id, body))
 
     return router
 
@@ -377,11 +357,7 @@ def _lister(
 def _getter(state: SimulatorState, resource: str) -> Callable[[str], Awaitable[Response]]:
     async def get_record(record_id: str) -> Response:
         """``GET /api/v1/<resource>/{id}``: 404 for unknown or malformed ids."""
-        _check_id(record_id, resource)
-        try:
-            return JSONResponse(state.get_json(resource, record_id))
-        except NotFound:
-            raise _not_found(resource, record_id) from None
+        return _answer(resource, record_id, lambda: state.get_json(resource, record_id))
 
     get_record.__name__ = f"get_{resource}"
     return get_record
@@ -396,13 +372,7 @@ def _not_available(record_id: str) -> ApiError:
 def _results_route(state: SimulatorState, route: str, kind: str) -> Callable[[str], Awaitable[Response]]:
     async def results(record_id: str) -> Response:
         """``GET /api/v1/<route>/{id}/results|raw_results``: 404 unless the analysis succeeded."""
-        _check_id(record_id, route)
-        try:
-            return JSONResponse(state.analysis_results(route, record_id, kind))
-        except NotFound:
-            raise _not_found(route, record_id) from None
-        except NotAvailable:
-            raise _not_available(record_id) from None
+        return _answer(route, record_id, lambda: state.analysis_results(route, record_id, kind))
 
     results.__name__ = f"{kind}_{route}"
     return results
@@ -411,16 +381,24 @@ def _results_route(state: SimulatorState, route: str, kind: str) -> Callable[[st
 def _file_details_route(state: SimulatorState, route: str) -> Callable[[str], Awaitable[Response]]:
     async def file_details(record_id: str) -> Response:
         """``GET /api/v1/<route>/{id}/file_details``: output files with pre-signed links."""
-        _check_id(record_id, route)
-        try:
-            return JSONResponse(state.file_details_json(route, record_id))
-        except NotFound:
-            raise _not_found(route, record_id) from None
-        except NotAvailable:
-            raise _not_available(record_id) from None
+        return _answer(route, record_id, lambda: state.file_details_json(route, record_id))
 
     file_details.__name__ = f"file_details_{route}"
     return file_details
+
+
+def _answer(resource: str, record_id: str, produce: Callable[[], Any]) -> Response:
+    """One record route's answer: 404 for a malformed or unknown id, 404 for results that are not
+    available (the analysis has not succeeded), 400 for a change the API refuses."""
+    _check_id(record_id, resource)
+    try:
+        return JSONResponse(produce())
+    except NotFound:
+        raise _not_found(resource, record_id) from None
+    except NotAvailable:
+        raise _not_available(record_id) from None
+    except InvalidChange as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def _check_id(record_id: str, resource: str) -> None:
