@@ -22,6 +22,7 @@ from airflow_provider_onecodex.api.http import (
     request_headers,
 )
 from airflow_provider_onecodex.api.ids import API_PREFIX, validate_id
+from airflow_provider_onecodex.api.ops import ApiCall, Effect, FetchUrl, Listing, Op, T, arun_op
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_PAGES, Pager, parse_total_count
 from airflow_provider_onecodex.api.resources import id_arg_name, validate_resource
 from airflow_provider_onecodex.api.retry import NO_RETRY
@@ -87,18 +88,57 @@ class AsyncOneCodexClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         expect: type | None = dict,
+        retry: bool | None = None,
     ) -> tuple[Any, httpx.Headers]:
         """Send one API request with the retry policy; return ``(json_data, headers)``.
 
+        :param retry: ``None`` = retried when the method is idempotent (never a POST).
         :raises OneCodexAPIError: a subclass per failure class, after the last attempt.
         """
         method = method.upper()
-        policy = self.config.retry if method in RETRIED_METHODS else NO_RETRY
+        retried = method in RETRIED_METHODS if retry is None else retry
+        policy = self.config.retry if retried else NO_RETRY
         retrying = policy.async_retrying(sleep=self._sleep)
         try:
             return await retrying(self._send_once, method, path, params, json_body, expect)  # type: ignore[no-any-return]
         except OneCodexAPIError as exc:
             raise policy.mark_throttled(exc) from None
+
+    async def perform(self, effect: Effect) -> Any:
+        """Carry out one effect of an operation (async twin of ``OneCodexClient.perform``)."""
+        if isinstance(effect, ApiCall):
+            data, headers = await self.request(
+                effect.method,
+                effect.path,
+                params=effect.params,
+                json_body=effect.json_body,
+                expect=effect.expect,
+                retry=effect.retried,
+            )
+            return (data, headers) if effect.with_headers else data
+        if isinstance(effect, Listing):
+            return await self.list_records(
+                effect.resource,
+                where=effect.where,
+                sort=effect.sort,
+                per_page=effect.per_page,
+                max_records=effect.max_records,
+                variant=effect.variant,
+                **effect.extra,
+            )
+        if isinstance(effect, FetchUrl):
+            from airflow_provider_onecodex.api.downloads import AsyncDownloader
+
+            downloader = AsyncDownloader(self.config.timeout, self.config.retry)
+            try:
+                return await downloader.fetch_bytes(effect.url)
+            finally:
+                await downloader.aclose()
+        raise TypeError(f"not an effect: {effect!r}")
+
+    async def run(self, op: Op[T]) -> T:
+        """Run an operation of :mod:`airflow_provider_onecodex.api` to its result."""
+        return await arun_op(op, self.perform)
 
     async def get_record(self, resource: str, record_id: str, suffix: str = "") -> dict[str, Any]:
         """``GET /api/v1/<resource>/<id>[/<suffix>]`` as a JSON object."""

@@ -14,18 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_onecodex.api.ids import API_PREFIX, build_uri, id_from_uri, validate_id
+from airflow_provider_onecodex.api.ops import ApiCall
 from airflow_provider_onecodex.api.resources import ANALYSIS_RESOURCES, id_arg_name, validate_resource
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One request: ``method`` and ``path`` (no query), an optional JSON body and the expected JSON type."""
-
-    method: str
-    path: str
-    json_body: Any = None
-    expect: type | None = dict
-
 
 # sub-route -> the routes that have it (API reference §7.3 and §8.3)
 SUB_ROUTES: dict[str, frozenset[str]] = {

@@ -22,6 +22,7 @@ from airflow_provider_onecodex.api.http import (
     request_headers,
 )
 from airflow_provider_onecodex.api.ids import API_PREFIX, validate_id
+from airflow_provider_onecodex.api.ops import ApiCall, Effect, FetchUrl, Listing, Op, T, run_op
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_PAGES, Pager, parse_total_count
 from airflow_provider_onecodex.api.resources import id_arg_name, validate_resource
 from airflow_provider_onecodex.api.retry import NO_RETRY
@@ -89,19 +90,59 @@ class OneCodexClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         expect: type | None = dict,
+        retry: bool | None = None,
     ) -> tuple[Any, requests.structures.CaseInsensitiveDict[str]]:
         """Send one API request with the retry policy; return ``(json_data, headers)``.
 
         :param path: route starting with ``/api/v1/``; query parameters go in ``params``.
+        :param retry: ``None`` = retried when the method is idempotent (never a POST).
         :raises OneCodexAPIError: a subclass per failure class, after the last attempt.
         """
         method = method.upper()
-        policy = self.config.retry if method in RETRIED_METHODS else NO_RETRY
+        retried = method in RETRIED_METHODS if retry is None else retry
+        policy = self.config.retry if retried else NO_RETRY
         retrying = policy.retrying(sleep=self._sleep)
         try:
             return retrying(self._send_once, method, path, params, json_body, expect)
         except OneCodexAPIError as exc:
             raise policy.mark_throttled(exc) from None
+
+    # -- operations (api/ops.py) -------------------------------------------------------------
+    def perform(self, effect: Effect) -> Any:
+        """Carry out one effect of an operation: a request, a listing or a pre-signed fetch."""
+        if isinstance(effect, ApiCall):
+            data, headers = self.request(
+                effect.method,
+                effect.path,
+                params=effect.params,
+                json_body=effect.json_body,
+                expect=effect.expect,
+                retry=effect.retried,
+            )
+            return (data, headers) if effect.with_headers else data
+        if isinstance(effect, Listing):
+            return self.list_records(
+                effect.resource,
+                where=effect.where,
+                sort=effect.sort,
+                per_page=effect.per_page,
+                max_records=effect.max_records,
+                variant=effect.variant,
+                **effect.extra,
+            )
+        if isinstance(effect, FetchUrl):
+            from airflow_provider_onecodex.api.downloads import Downloader
+
+            downloader = Downloader(self.config.timeout, self.config.retry)
+            try:
+                return downloader.fetch_bytes(effect.url)
+            finally:
+                downloader.close()
+        raise TypeError(f"not an effect: {effect!r}")
+
+    def run(self, op: Op[T]) -> T:
+        """Run an operation of :mod:`airflow_provider_onecodex.api` to its result."""
+        return run_op(op, self.perform)
 
     # -- records -----------------------------------------------------------------------------
     def get_record(self, resource: str, record_id: str, suffix: str = "") -> dict[str, Any]:

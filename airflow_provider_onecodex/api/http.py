@@ -14,6 +14,7 @@ from typing import Any
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.errors import OneCodexResponseError, error_for_status
 from airflow_provider_onecodex.api.ids import API_PREFIX
+from airflow_provider_onecodex.api.ops import RETRIED_METHODS as RETRIED_METHODS
 from airflow_provider_onecodex.api.paging import Pager, validate_max_records, validate_per_page
 from airflow_provider_onecodex.api.resources import (
     VARIANTS_OF,
@@ -22,9 +23,6 @@ from airflow_provider_onecodex.api.resources import (
     validate_sort,
     validate_where,
 )
-
-# Idempotent methods are retried; POST is not (download_uri "should not be repeatedly retried").
-RETRIED_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
 
 
 def request_headers(config: ClientConfig) -> dict[str, str]:
@@ -54,7 +52,7 @@ def decode_response(
     """Turn one HTTP response into JSON data or a typed error.
 
     :param expect: ``dict`` or ``list`` to require that JSON type, ``None`` for any JSON (or no body
-        on 204).
+        on 204), ``str`` for a text body (decoded as UTF-8, undecodable bytes replaced).
     :raises OneCodexAPIError: (a subclass per status class) for any non-2xx status.
     :raises OneCodexResponseError: a 2xx whose body is not JSON of the expected type; the message
         names the route and the content type, never the body.
@@ -62,6 +60,8 @@ def decode_response(
     content_type = headers.get("content-type") or headers.get("Content-Type") or ""
     if not 200 <= status < 300:
         raise error_for_status(status, method, path, body, content_type, headers.get("retry-after"))
+    if expect is str:
+        return body.decode("utf-8", errors="replace")
     if status == 204 or (not body and expect is None):
         return None
     try:

@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_onecodex.api import calls
-from airflow_provider_onecodex.api.calls import ApiCall
 from airflow_provider_onecodex.api.downloads import (
     AsyncDownloader,
     Downloader,
@@ -40,6 +39,7 @@ from airflow_provider_onecodex.api.downloads import (
 )
 from airflow_provider_onecodex.api.errors import OneCodexResponseError
 from airflow_provider_onecodex.api.ids import id_from_uri, validate_id
+from airflow_provider_onecodex.api.ops import ApiCall
 from airflow_provider_onecodex.api.records import (
     AlignmentResults,
     ClassificationResults,

@@ -105,7 +105,8 @@ class SimulatorState:
         api_key: str | None = None,
         clock: Clock | None = None,
     ) -> None:
-        sc = copy.deepcopy(load_scenario(scenario))
+        self._scenario = load_scenario(scenario)
+        sc = copy.deepcopy(self._scenario)
         self.name = sc.name
         self.api_key = api_key or sc.api_key
         self._clock: Clock = clock or time.monotonic
@@ -131,6 +132,32 @@ class SimulatorState:
         self.file_size_skew: dict[str, int] = {}
         self._signing_key = secrets.token_bytes(32)
         self._results_cache: dict[str, dict[str, Any]] = {}
+
+    def reset(
+        self,
+        scenario: str | Path | Mapping[str, Any] | Scenario | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        """Back to a scenario's records (default: the one this state was built from), with no
+        fault rules, an empty request log and a restarted clock; the API key and ``base_url`` stay.
+
+        A running server keeps serving this same object, so tests share one server and reset it.
+        """
+        with self._lock:
+            fresh = SimulatorState(
+                self._scenario if scenario is None else scenario,
+                api_key=self.api_key,
+                clock=clock or self._clock,
+            )
+            faults, log, base_url = self.faults, self.log, self.base_url
+            self.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "_lock"})
+            faults.clear()
+            faults.reset_counts()
+            faults.closing.clear()
+            log.clear()
+            log._clock = self._clock
+            self.faults, self.log, self.base_url = faults, log, base_url
 
     # -- clock --
 
