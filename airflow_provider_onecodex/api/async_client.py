@@ -1,35 +1,33 @@
 """Asynchronous One Codex API client on one reused ``httpx.AsyncClient``.
 
-The same routes, validation, retry policy, pagination and error mapping as :mod:`.client`; only
-the transport differs. Used by the triggers, where nothing may block the event loop.
+It runs the same operations (:mod:`.ops`) as :mod:`.client`, with the same decoding (:mod:`.http`)
+and retry policy; only the transport differs. Used by the triggers, where nothing may block the
+event loop, so it has only what they need: ``run``, ``get_record`` and ``list_records``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
+from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexConnectionError
 from airflow_provider_onecodex.api.http import (
-    RETRIED_METHODS,
-    build_listing,
     decode_response,
     describe_transport_error,
+    policy_for,
     request_headers,
 )
-from airflow_provider_onecodex.api.ids import API_PREFIX, validate_id
 from airflow_provider_onecodex.api.ops import ApiCall, Effect, FetchUrl, Listing, Op, T, arun_op
-from airflow_provider_onecodex.api.paging import DEFAULT_MAX_PAGES, Pager, parse_total_count
-from airflow_provider_onecodex.api.resources import id_arg_name, validate_resource
-from airflow_provider_onecodex.api.retry import NO_RETRY
+from airflow_provider_onecodex.api.paging import all_pages
 
 
 class AsyncOneCodexClient:
-    """Async twin of :class:`~airflow_provider_onecodex.api.client.OneCodexClient`.
+    """The async executor of operations (see :class:`~airflow_provider_onecodex.api.client.OneCodexClient`).
 
     :param config: where and how to connect.
     :param sleep: how retries wait (injectable for tests); default ``asyncio.sleep``.
@@ -80,52 +78,19 @@ class AsyncOneCodexClient:
             response.status_code, response.headers, response.content, method, path, expect
         ), response.headers
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        expect: type | None = dict,
-        retry: bool | None = None,
-    ) -> tuple[Any, httpx.Headers]:
-        """Send one API request with the retry policy; return ``(json_data, headers)``.
-
-        :param retry: ``None`` = retried when the method is idempotent (never a POST).
-        :raises OneCodexAPIError: a subclass per failure class, after the last attempt.
-        """
-        method = method.upper()
-        retried = method in RETRIED_METHODS if retry is None else retry
-        policy = self.config.retry if retried else NO_RETRY
-        retrying = policy.async_retrying(sleep=self._sleep)
-        try:
-            return await retrying(self._send_once, method, path, params, json_body, expect)  # type: ignore[no-any-return]
-        except OneCodexAPIError as exc:
-            raise policy.mark_throttled(exc) from None
-
     async def perform(self, effect: Effect) -> Any:
-        """Carry out one effect of an operation (async twin of ``OneCodexClient.perform``)."""
+        """Carry out one effect of an operation, with the retry policy of :func:`.http.policy_for`."""
         if isinstance(effect, ApiCall):
-            data, headers = await self.request(
-                effect.method,
-                effect.path,
-                params=effect.params,
-                json_body=effect.json_body,
-                expect=effect.expect,
-                retry=effect.retried,
-            )
+            policy = policy_for(self.config, effect.method.upper(), effect.retried)
+            retrying = policy.async_retrying(sleep=self._sleep)
+            args = (effect.method.upper(), effect.path, effect.params, effect.json_body, effect.expect)
+            try:
+                data, headers = await retrying(self._send_once, *args)
+            except OneCodexAPIError as exc:
+                raise policy.mark_throttled(exc) from None
             return (data, headers) if effect.with_headers else data
         if isinstance(effect, Listing):
-            return await self.list_records(
-                effect.resource,
-                where=effect.where,
-                sort=effect.sort,
-                per_page=effect.per_page,
-                max_records=effect.max_records,
-                variant=effect.variant,
-                **effect.extra,
-            )
+            return await self.run(all_pages(effect, self.config.page_size))
         if isinstance(effect, FetchUrl):
             from airflow_provider_onecodex.api.downloads import AsyncDownloader
 
@@ -140,44 +105,10 @@ class AsyncOneCodexClient:
         """Run an operation of :mod:`airflow_provider_onecodex.api` to its result."""
         return await arun_op(op, self.perform)
 
-    async def get_record(self, resource: str, record_id: str, suffix: str = "") -> dict[str, Any]:
-        """``GET /api/v1/<resource>/<id>[/<suffix>]`` as a JSON object."""
-        resource = validate_resource(resource)
-        record_id = validate_id(record_id, id_arg_name(resource), resource=resource)
-        path = f"{API_PREFIX}/{resource}/{record_id}" + (f"/{suffix}" if suffix else "")
-        data, _ = await self.request("GET", path)
-        return data  # type: ignore[no-any-return]
+    async def get_record(self, resource: str, record_id: str) -> dict[str, Any]:
+        """``GET /api/v1/<resource>/<id>`` (:func:`.ops.get_record`)."""
+        return await self.run(ops.get_record(resource, record_id))
 
-    def iter_records(
-        self,
-        resource: str,
-        *,
-        where: object = None,
-        sort: object = None,
-        per_page: int | None = None,
-        max_records: int | None = None,
-        max_pages: int = DEFAULT_MAX_PAGES,
-        variant: str | None = None,
-    ) -> AsyncIterator[dict[str, Any]]:
-        """Async twin of ``OneCodexClient.iter_records`` (arguments validated at the call)."""
-        path, params, pager = build_listing(
-            self.config, resource, where, sort, per_page, max_records, max_pages, variant
-        )
-        return self._iterate(path, params, pager)
-
-    async def _iterate(
-        self, path: str, params: dict[str, str], pager: Pager
-    ) -> AsyncIterator[dict[str, Any]]:
-        while not pager.done:
-            items, headers = await self.request("GET", path, params={**params, **pager.params()}, expect=list)
-            for item in pager.accept(items, parse_total_count(headers.get("x-total-count"))):
-                yield item
-
-    async def list_records(self, resource: str, **kwargs: Any) -> list[dict[str, Any]]:
-        """All records of :meth:`iter_records` in a list."""
-        return [record async for record in self.iter_records(resource, **kwargs)]
-
-    async def get_account(self) -> dict[str, Any]:
-        """``GET /api/v1/account``."""
-        data, _ = await self.request("GET", f"{API_PREFIX}/account")
-        return data  # type: ignore[no-any-return]
+    async def list_records(self, resource: str, **listing: Any) -> list[dict[str, Any]]:
+        """Every record of a listing; arguments as :class:`.ops.Listing`."""
+        return await self.run(ops.list_records(resource, **listing))

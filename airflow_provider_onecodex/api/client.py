@@ -1,31 +1,33 @@
 """Synchronous One Codex API client on one reused ``requests.Session``.
 
 Airflow-free. :class:`~airflow_provider_onecodex.hooks.onecodex.OneCodexHook` builds one from a
-connection; tests and scripts can build one from a :class:`ClientConfig`.
+connection; tests and scripts can build one from a :class:`ClientConfig`. It only sequences I/O:
+operations (:mod:`.ops`) decide, :mod:`.http` decodes, :mod:`.retry` retries.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
 
+from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.config import ClientConfig
-from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexConnectionError
+from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthError, OneCodexConnectionError
 from airflow_provider_onecodex.api.http import (
-    RETRIED_METHODS,
-    build_listing,
     decode_response,
     describe_transport_error,
+    policy_for,
     request_headers,
 )
-from airflow_provider_onecodex.api.ids import API_PREFIX, validate_id
 from airflow_provider_onecodex.api.ops import ApiCall, Effect, FetchUrl, Listing, Op, T, run_op
-from airflow_provider_onecodex.api.paging import DEFAULT_MAX_PAGES, Pager, parse_total_count
-from airflow_provider_onecodex.api.resources import id_arg_name, validate_resource
+from airflow_provider_onecodex.api.paging import all_pages, next_page, pager_of
 from airflow_provider_onecodex.api.retry import NO_RETRY
+
+TEST_CONNECTION_TIMEOUT = (5.0, 10.0)  # seconds: (connect, read) for check_connection
 
 
 class OneCodexClient:
@@ -99,11 +101,11 @@ class OneCodexClient:
         :raises OneCodexAPIError: a subclass per failure class, after the last attempt.
         """
         method = method.upper()
-        retried = method in RETRIED_METHODS if retry is None else retry
-        policy = self.config.retry if retried else NO_RETRY
-        retrying = policy.retrying(sleep=self._sleep)
+        policy = policy_for(self.config, method, retry)
         try:
-            return retrying(self._send_once, method, path, params, json_body, expect)
+            return policy.retrying(sleep=self._sleep)(
+                self._send_once, method, path, params, json_body, expect
+            )
         except OneCodexAPIError as exc:
             raise policy.mark_throttled(exc) from None
 
@@ -121,15 +123,7 @@ class OneCodexClient:
             )
             return (data, headers) if effect.with_headers else data
         if isinstance(effect, Listing):
-            return self.list_records(
-                effect.resource,
-                where=effect.where,
-                sort=effect.sort,
-                per_page=effect.per_page,
-                max_records=effect.max_records,
-                variant=effect.variant,
-                **effect.extra,
-            )
+            return self.run(all_pages(effect, self.config.page_size))
         if isinstance(effect, FetchUrl):
             from airflow_provider_onecodex.api.downloads import Downloader
 
@@ -145,55 +139,50 @@ class OneCodexClient:
         return run_op(op, self.perform)
 
     # -- records -----------------------------------------------------------------------------
-    def get_record(self, resource: str, record_id: str, suffix: str = "") -> dict[str, Any]:
-        """``GET /api/v1/<resource>/<id>[/<suffix>]`` as a JSON object.
+    def get_record(self, resource: str, record_id: str) -> dict[str, Any]:
+        """``GET /api/v1/<resource>/<id>`` as a JSON object (:func:`.ops.get_record`)."""
+        return self.run(ops.get_record(resource, record_id))
 
-        :raises ValueError: bad id (before any request). :raises OneCodexNotFoundError: 404.
-        """
-        resource = validate_resource(resource)
-        record_id = validate_id(record_id, id_arg_name(resource), resource=resource)
-        path = f"{API_PREFIX}/{resource}/{record_id}" + (f"/{suffix}" if suffix else "")
-        data, _ = self.request("GET", path)
-        return data  # type: ignore[no-any-return]
-
-    def iter_records(
-        self,
-        resource: str,
-        *,
-        where: object = None,
-        sort: object = None,
-        per_page: int | None = None,
-        max_records: int | None = None,
-        max_pages: int = DEFAULT_MAX_PAGES,
-        variant: str | None = None,
-    ) -> Iterator[dict[str, Any]]:
+    def iter_records(self, resource: str, **listing: Any) -> Iterator[dict[str, Any]]:
         """Yield the records of ``GET /api/v1/<resource>[/public|/organization]`` page by page.
 
-        Lazy: stopping the iteration stops the requests. Arguments are validated before the first
-        request (at the call, not at the first ``next``).
-
-        :param where: Mongo-style filter (dict or its JSON text), e.g. ``{"sample": "<id>"}``.
-        :param sort: ``{"created_at": true}`` (``true`` = descending).
-        :param per_page: page size, 1..1000 (default: the connection's ``page_size``, 100).
-        :param max_records: stop after this many records (default: all).
-        :param max_pages: hard cap on page requests; reaching it raises ``OneCodexResponseError``.
-        :param variant: ``"public"`` or ``"organization"`` listings where the resource has them.
+        Lazy: stopping the iteration stops the requests. Arguments as :class:`.ops.Listing`
+        (``where``, ``sort``, ``per_page``, ``max_records``, ``max_pages``, ``variant``), validated
+        at the call, not at the first ``next``.
         """
-        path, params, pager = build_listing(
-            self.config, resource, where, sort, per_page, max_records, max_pages, variant
-        )
-        return self._iterate(path, params, pager)
+        return self._iterate(Listing(resource, **listing))
 
-    def _iterate(self, path: str, params: dict[str, str], pager: Pager) -> Iterator[dict[str, Any]]:
+    def _iterate(self, listing: Listing) -> Iterator[dict[str, Any]]:
+        pager = pager_of(listing, self.config.page_size)
         while not pager.done:
-            items, headers = self.request("GET", path, params={**params, **pager.params()}, expect=list)
-            yield from pager.accept(items, parse_total_count(headers.get("x-total-count")))
+            yield from self.run(next_page(listing, pager))
 
-    def list_records(self, resource: str, **kwargs: Any) -> list[dict[str, Any]]:
+    def list_records(self, resource: str, **listing: Any) -> list[dict[str, Any]]:
         """All records of :meth:`iter_records` in a list (mind ``max_records`` on big listings)."""
-        return list(self.iter_records(resource, **kwargs))
+        return self.run(ops.list_records(resource, **listing))
 
     def get_account(self) -> dict[str, Any]:
         """``GET /api/v1/account``: the key's own account (one object)."""
-        data, _ = self.request("GET", f"{API_PREFIX}/account")
-        return data  # type: ignore[no-any-return]
+        return self.run(ops.get_account())
+
+
+def check_connection(config: ClientConfig) -> tuple[bool, str]:
+    """One authenticated, read-only call (``GET /api/v1/account``), short timeout, no retries.
+
+    :returns: ``(True, "Connected to One Codex at <url> as <email>")`` or ``(False, reason)``; the
+        reason names what to fix and never contains the key or a response body.
+    """
+    connect, read = TEST_CONNECTION_TIMEOUT
+    config = dataclasses.replace(config, connect_timeout=connect, read_timeout=read, retry=NO_RETRY)
+    try:
+        with OneCodexClient(config) as client:
+            email = client.get_account().get("email")
+    except OneCodexAuthError as exc:
+        return False, f"Authentication failed (HTTP {exc.status}): check the API key in the connection"
+    except OneCodexAPIError as exc:
+        if exc.status is None:
+            return False, f"Could not reach {config.base_url}: {exc.message}"
+        return False, f"One Codex answered HTTP {exc.status} to GET /api/v1/account"
+    if not isinstance(email, str) or not email:
+        return False, "GET /api/v1/account answered without an email: is the host a One Codex API?"
+    return True, f"Connected to One Codex at {config.base_url} as {email}"

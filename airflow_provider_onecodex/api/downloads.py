@@ -20,7 +20,6 @@ Rules kept here, for the sync (requests) and the async (httpx) path alike:
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
 import logging
 import re
@@ -28,15 +27,18 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from airflow_provider_onecodex.api.errors import TRANSIENT_STATUSES, OneCodexAPIError, OneCodexResponseError
-from airflow_provider_onecodex.api.records import redact_url
+from airflow_provider_onecodex.api.records import DownloadedFile, redact_url
 from airflow_provider_onecodex.api.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from airflow_provider_onecodex.api.files import FileToFetch
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +165,6 @@ def decompress(data: bytes, *, max_bytes: int = MAX_IN_MEMORY, what: str = "body
     return data
 
 
-def gunzip(data: bytes) -> bytes:
-    """Plain gzip decoding (for ``readlevel`` TSVs), whatever the size."""
-    return gzip.decompress(data)
-
-
 class Target(Protocol):
     """Where a download goes: a ``pathlib.Path``, an ``ObjectStoragePath``, any ``UPath``."""
 
@@ -267,6 +264,12 @@ class Downloader:
             self._session.close()
             self._session = None
 
+    def __enter__(self) -> Downloader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _stream(
         self, url: str, write: Callable[[bytes], object], expected: int | None, limit: int | None
     ) -> Received:
@@ -330,9 +333,26 @@ class Downloader:
         result: Received = self.retry.retrying(sleep=self._sleep)(attempt)
         return result
 
+    def download_files(self, files: list[FileToFetch], folder: Any) -> list[DownloadedFile]:
+        """Each of ``files`` into ``folder / filename`` (:meth:`download`), in order.
+
+        :param folder: a ``pathlib.Path``, an ``ObjectStoragePath``, any ``UPath`` (it exists).
+        :returns: ``[{filename, uri, size (bytes), sha256}]``; ``uri``: where the file was written.
+        """
+        out: list[DownloadedFile] = []
+        for f in files:
+            target = folder / f.filename
+            log.info("Downloading %s (%s bytes) from %s", f.filename, f.size, redact_url(f.url))
+            got = self.download(f.url, target, expected_size=f.size)
+            out.append({"filename": f.filename, "uri": str(target), "size": got.size, "sha256": got.sha256})
+        return out
+
 
 class AsyncDownloader:
-    """Async twin of :class:`Downloader` on a plain ``httpx.AsyncClient``; file writes run in a thread."""
+    """:meth:`Downloader.fetch_bytes` for the async executor, on a plain ``httpx.AsyncClient``.
+
+    In-memory fetches only (``results_uri`` bodies): deferrable code writes no files.
+    """
 
     def __init__(
         self,
@@ -406,27 +426,4 @@ class AsyncDownloader:
             return b"".join(parts)
 
         result: bytes = await self.retry.async_retrying(sleep=self._sleep)(attempt)
-        return result
-
-    async def download(self, url: str, target: Target, *, expected_size: int | None = None) -> Received:
-        """Async :meth:`Downloader.download`: the same checks, file I/O in a worker thread."""
-        validate_url(url)
-        expected = validate_expected_size(expected_size)
-
-        async def attempt() -> Received:
-            handle = await asyncio.to_thread(target.open, "wb")
-            try:
-
-                async def write(chunk: bytes) -> None:
-                    await asyncio.to_thread(handle.write, chunk)
-
-                try:
-                    return await self._stream(url, write, expected, None)
-                finally:
-                    await asyncio.to_thread(handle.close)
-            except BaseException:
-                await asyncio.to_thread(_remove, target)
-                raise
-
-        result: Received = await self.retry.async_retrying(sleep=self._sleep)(attempt)
         return result

@@ -13,16 +13,8 @@ from typing import Any
 
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.errors import OneCodexResponseError, error_for_status
-from airflow_provider_onecodex.api.ids import API_PREFIX
 from airflow_provider_onecodex.api.ops import RETRIED_METHODS as RETRIED_METHODS
-from airflow_provider_onecodex.api.paging import Pager, validate_max_records, validate_per_page
-from airflow_provider_onecodex.api.resources import (
-    VARIANTS_OF,
-    query_params,
-    validate_resource,
-    validate_sort,
-    validate_where,
-)
+from airflow_provider_onecodex.api.retry import NO_RETRY, RetryPolicy
 
 
 def request_headers(config: ClientConfig) -> dict[str, str]:
@@ -98,32 +90,8 @@ def describe_transport_error(exc: BaseException, config: ClientConfig) -> str:
     return f"connection failed ({name})"
 
 
-def build_listing(
-    config: ClientConfig,
-    resource: str,
-    where: object,
-    sort: object,
-    per_page: int | None,
-    max_records: int | None,
-    max_pages: int,
-    variant: str | None,
-) -> tuple[str, dict[str, str], Pager]:
-    """Validate a listing's arguments and return ``(path, query params, pager)``; shared by both clients.
-
-    :raises TypeError, ValueError: a bad argument, named in the message.
-    """
-    resource = validate_resource(resource)
-    params = query_params(validate_where(where), validate_sort(sort))
-    size = config.page_size if per_page is None else validate_per_page(per_page)
-    limit = validate_max_records(max_records)
-    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
-        raise ValueError(f"max_pages must be a positive int, got {max_pages!r}")
-    path = f"{API_PREFIX}/{resource}"
-    if variant is not None:
-        allowed = VARIANTS_OF.get(resource, frozenset())
-        if variant not in allowed:
-            raise ValueError(
-                f"variant must be one of {sorted(allowed)} or None for {resource}, got {variant!r}"
-            )
-        path += f"/{variant}"
-    return path, params, Pager(path, size, limit, max_pages)
+def policy_for(config: ClientConfig, method: str, retry: bool | None) -> RetryPolicy:
+    """The retry policy of one request: the connection's when retried (by method when ``retry`` is
+    ``None``: never a POST), else none."""
+    retried = method in RETRIED_METHODS if retry is None else retry
+    return config.retry if retried else NO_RETRY

@@ -29,7 +29,7 @@ Effects (each executor in :mod:`.client` / :mod:`.async_client` performs them):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -71,8 +71,15 @@ class ApiCall:
 class Listing:
     """Every record of ``GET /api/v1/<resource>[/<variant>]`` matching ``where``, as one list.
 
-    Arguments as ``OneCodexClient.iter_records``; they are validated by the executor before the
-    first request.
+    Validated and normalized when built (so in the operation, before any request; the executors
+    trust it): ``where``/``sort`` become dicts (their JSON text is accepted), see
+    :func:`~airflow_provider_onecodex.api.paging.validate_listing` for the rules and errors.
+
+    :param per_page: page size 1..1000; ``None`` = the connection's ``page_size`` (default 100).
+    :param max_records: stop after this many records; ``None`` = all. The hook and operators
+        default to :data:`~airflow_provider_onecodex.api.paging.DEFAULT_MAX_RECORDS` (1000).
+    :param max_pages: hard cap on page requests; reaching it raises ``ValueError``.
+    :param variant: ``"public"`` or ``"organization"`` listings where the resource has them.
     """
 
     resource: str
@@ -81,7 +88,17 @@ class Listing:
     per_page: int | None = None
     max_records: int | None = None
     variant: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    max_pages: int = 10_000
+
+    def __post_init__(self) -> None:
+        from airflow_provider_onecodex.api.paging import validate_listing
+
+        for name, value in validate_listing(self).items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def path(self) -> str:
+        return f"/api/v1/{self.resource}" + (f"/{self.variant}" if self.variant else "")
 
 
 @dataclass(frozen=True)
@@ -132,3 +149,41 @@ async def arun_op(op: Op[T], perform: Callable[[Effect], Awaitable[Any]]) -> T:
 def call(effect: ApiCall) -> Op[Any]:
     """The operation of a single request: ``return (yield effect)``."""
     return (yield effect)
+
+
+# -- the plain calls: one record, one listing --------------------------------------------------
+
+
+def record_path(resource: object, record_id: object, name: str | None = None) -> str:
+    """``/api/v1/<resource>/<id>``, validated: ``TypeError``/``ValueError`` naming the argument
+    (``name``, default the resource's own, e.g. ``alignment_id``) and the bad value."""
+    from airflow_provider_onecodex.api.ids import API_PREFIX, validate_id
+    from airflow_provider_onecodex.api.resources import id_arg_name, validate_resource
+
+    resource = validate_resource(resource)
+    ident = validate_id(record_id, name or id_arg_name(resource), resource=resource)
+    return f"{API_PREFIX}/{resource}/{ident}"
+
+
+def get_record(resource: str, record_id: object, *, name: str | None = None) -> Op[dict[str, Any]]:
+    """``GET /api/v1/<resource>/<id>``: one record (a JSON object).
+
+    :param name: the argument name to use in errors (default: ``<singular>_id``).
+    :raises TypeError, ValueError: bad resource or id, before any request.
+    :raises OneCodexNotFoundError: 404. :raises OneCodexAuthError: 401/402/403.
+    """
+    path = record_path(resource, record_id, name)
+    record: dict[str, Any] = yield ApiCall("GET", path)
+    return record
+
+
+def list_records(resource: str, **listing: Any) -> Op[list[dict[str, Any]]]:
+    """``GET /api/v1/<resource>``, every page: the arguments of :class:`Listing`."""
+    records: list[dict[str, Any]] = yield Listing(resource, **listing)
+    return records
+
+
+def get_account() -> Op[dict[str, Any]]:
+    """``GET /api/v1/account``: the key's own account (one object, not a list)."""
+    account: dict[str, Any] = yield ApiCall("GET", "/api/v1/account")
+    return account

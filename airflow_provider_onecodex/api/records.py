@@ -324,3 +324,18 @@ def strip_signed_urls(value: Any) -> Any:
             for k, v in value.items()
         }
     return value
+
+
+def signed_urls(value: Any) -> list[str]:
+    """The pre-signed links in an API answer, for log masking: ``results_uri``/``download_uri``/
+    ``url`` of a record, of each record of a listing, and of each of ``file_details``'s ``files``."""
+    items = value if isinstance(value, list) else [value]
+    if isinstance(value, dict) and isinstance(value.get("files"), list):
+        items = [value, *value["files"]]
+    return [
+        v
+        for item in items
+        if isinstance(item, dict)
+        for k, v in item.items()
+        if k in SIGNED_URL_FIELDS and isinstance(v, str)
+    ]

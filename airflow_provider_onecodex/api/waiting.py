@@ -71,15 +71,18 @@ class WaitSpec:
         where: object = None,
         min_count: object = 1,
         failure_policy: object = "fail_fast",
+        id_name: str | None = None,
     ) -> WaitSpec:
         """Validate user arguments (after templating, before any request) into a spec.
 
         Exactly one of ``record_id``, ``ids`` and ``sample_id`` must be given.
 
+        :param id_name: the parameter name the user gave ids with (``analysis_id`` for
+            ``OneCodexAnalysisSensor`` whatever ``resource``); default the resource's own.
         :raises TypeError, ValueError: naming the bad argument and its value.
         """
         resource = validate_resource(resource, analyses_only=True)
-        name = id_arg_name(resource)
+        name = id_name or id_arg_name(resource)
         given = [
             n for n, v in ((name, record_id), (f"{name}s", ids), ("sample_id", sample_id)) if v is not None
         ]

@@ -14,15 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_onecodex.api.ids import validate_id
-from airflow_provider_onecodex.api.paging import validate_max_records, validate_per_page
+from airflow_provider_onecodex.api.ids import record_id, validate_id
+from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
 from airflow_provider_onecodex.api.records import strip_signed_urls
-from airflow_provider_onecodex.api.resources import (
-    id_arg_name,
-    sample_where,
-    validate_resource,
-    validate_sort,
-)
+from airflow_provider_onecodex.api.resources import id_arg_name, sample_where
 from airflow_provider_onecodex.api.results import (
     DEFAULT_TOP_N,
     DEFAULT_XCOM_MAX_BYTES,
@@ -72,10 +67,11 @@ class OneCodexGetRecordOperator(_OneCodexOperator):
         self.record_id = record_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        resource = validate_resource(self.resource)
-        record_id = validate_id(self.record_id, self._id_argument, resource=resource)
-        self.onecodex_url = web_url(self.hook.config.base_url, resource, record_id)
-        return strip_signed_urls(self.hook.get_record(resource, record_id))  # type: ignore[no-any-return]
+        from airflow_provider_onecodex.api.ops import get_record
+
+        record = self.hook.run(get_record(self.resource, self.record_id, name=self._id_argument))
+        self.onecodex_url = web_url(self.hook.config.base_url, self.resource, record_id(record))
+        return strip_signed_urls(record)  # type: ignore[no-any-return]
 
 
 class OneCodexGetAlignmentOperator(OneCodexGetRecordOperator):
@@ -102,7 +98,9 @@ class OneCodexListRecordsOperator(_OneCodexOperator):
     :param resource: the route to list (see :class:`OneCodexGetRecordOperator`).
     :param where: Mongo-style filter as a dict or its JSON text, e.g. ``{"complete": true}``.
     :param sort: ``{"created_at": true}`` (``true`` = descending).
-    :param max_records: stop after this many records (default 1000; ``None`` = all: mind XCom size).
+    :param max_records: stop after this many records (default
+        :data:`~airflow_provider_onecodex.api.paging.DEFAULT_MAX_RECORDS` = 1000, as the hook;
+        ``None`` = all: mind XCom size).
     :param per_page: page size 1..1000 (default: the connection's ``page_size``, 100).
     :param variant: ``"public"`` or ``"organization"`` for those listings (samples, analyses).
     """
@@ -115,7 +113,7 @@ class OneCodexListRecordsOperator(_OneCodexOperator):
         resource: str,
         where: dict[str, Any] | str | None = None,
         sort: dict[str, bool] | str | None = None,
-        max_records: int | None = 1000,
+        max_records: int | None = DEFAULT_MAX_RECORDS,
         per_page: int | None = None,
         variant: str | None = None,
         **kwargs: Any,
@@ -132,18 +130,18 @@ class OneCodexListRecordsOperator(_OneCodexOperator):
         return self.where
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        resource = validate_resource(self.resource)
-        where = self._where()
-        sort = validate_sort(self.sort)
         max_records = self.max_records
         if isinstance(max_records, str) and max_records.strip().isdigit():
             max_records = int(max_records)  # a rendered template ("{{ params.n }}") is text
-        max_records = validate_max_records(max_records)
-        per_page = None if self.per_page is None else validate_per_page(self.per_page)
         records = self.hook.list_records(
-            resource, where=where, sort=sort, max_records=max_records, per_page=per_page, variant=self.variant
+            self.resource,
+            where=self._where(),
+            sort=self.sort,
+            max_records=max_records,
+            per_page=self.per_page,
+            variant=self.variant,
         )
-        self.log.info("Listed %d %s", len(records), resource)
+        self.log.info("Listed %d %s", len(records), self.resource)
         return strip_signed_urls(records)  # type: ignore[no-any-return]
 
 
@@ -188,7 +186,7 @@ def _check_destination(destination: object, conn_id: str | None, *, required: bo
         if required:
             raise ValueError("destination is required: a folder URL (file://, s3://...) or a local path")
         return
-    from airflow_provider_onecodex.hooks.resources import storage_path
+    from airflow_provider_onecodex.storage import storage_path
 
     storage_path(destination, conn_id)
 
@@ -343,7 +341,7 @@ class OneCodexDownloadFilesOperator(_OneCodexOperator):
         self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
         files = self.hook.download_analysis_files(
             analysis_id,
-            self.destination,
+            destination=self.destination,
             resource=resource,
             filenames=self.filenames,
             destination_conn_id=self.destination_conn_id,
@@ -382,21 +380,17 @@ class OneCodexUpdateMetadataOperator(_OneCodexOperator):
         self.merge_custom = merge_custom
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_onecodex.api.calls import validate_metadata_fields
-
         if (self.sample_id is None) == (self.metadata_id is None):
             raise ValueError(
                 f"give exactly one of sample_id and metadata_id, got sample_id={self.sample_id!r}, "
                 f"metadata_id={self.metadata_id!r}"
             )
-        fields = validate_metadata_fields(self.fields)
+        merge = self.merge_custom
         if self.sample_id is not None:
-            sample_id = validate_id(self.sample_id, "sample_id", resource="samples")
-            record = self.hook.update_sample_metadata(sample_id, fields, merge_custom=self.merge_custom)
+            record = self.hook.update_sample_metadata(self.sample_id, fields=self.fields, merge_custom=merge)
         else:
-            metadata_id = validate_id(self.metadata_id, "metadata_id", resource="metadata")
-            record = self.hook.update_metadata(metadata_id, fields, merge_custom=self.merge_custom)
-        self.log.info("Updated metadata fields %s of %s", sorted(fields), record.get("$uri"))
+            record = self.hook.update_metadata(str(self.metadata_id), fields=self.fields, merge_custom=merge)
+        self.log.info("Updated metadata of %s", record.get("$uri"))
         return dict(record)
 
 
@@ -421,9 +415,4 @@ class OneCodexTagSampleOperator(_OneCodexOperator):
         self.remove = remove
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_onecodex.api.calls import validate_tag_names
-
-        sample_id = validate_id(self.sample_id, "sample_id", resource="samples")
-        remove = None if self.remove is None else validate_tag_names(self.remove, "remove", allow_empty=True)
-        tags = validate_tag_names(self.tags, "tags", allow_empty=bool(remove))
-        return dict(self.hook.tag_sample(sample_id, tags, remove=remove))
+        return dict(self.hook.tag_sample(self.sample_id, tags=self.tags, remove=self.remove))

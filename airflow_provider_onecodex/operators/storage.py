@@ -37,10 +37,10 @@ def write_json(data: bytes, destination: object, name: str, conn_id: str | None 
 
     :raises TypeError, ValueError: a bad ``destination`` (see ``storage_path``).
     """
-    from airflow_provider_onecodex.hooks.resources import _prepare_folder, storage_path
+    from airflow_provider_onecodex.storage import prepare_folder, storage_path
 
     folder = storage_path(destination, conn_id)
-    _prepare_folder(folder)
+    prepare_folder(folder)
     target = folder / name
     try:
         with target.open("wb") as handle:

@@ -26,12 +26,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import (
-    AirflowException,
-    AirflowFailException,
-    AirflowSensorTimeout,
-    AirflowSkipException,
-)
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_onecodex.api.errors import OneCodexError
 from airflow_provider_onecodex.api.resources import ANALYSIS_TYPES, validate_where
@@ -79,6 +74,7 @@ class _OneCodexWaitSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.max_consecutive_failures = max_consecutive_failures
         self._transient_failures = 0
+        self._deadline: float | None = None  # epoch seconds; set by execute, None in reschedule mode
         self.onecodex_url: str | None = None  # read by OneCodexLink when the task phase ends
 
     @cached_property
@@ -168,7 +164,8 @@ class _OneCodexWaitSensor(BaseSensorOperator):
         """When this wait began (epoch seconds), kept across task retries where Airflow allows.
 
         With Airflow 3.3's ``task_state_store`` a retry continues the same ``timeout`` instead of
-        starting a new one; without it (or outside a real task run) the wait starts now.
+        starting a new one. On Airflow 3.2 (no store), or outside a real task run, the wait starts
+        now: each try gets the whole ``timeout``, as Airflow's own sensors do.
         """
         now = time.time()
         store = context.get("task_state_store") if hasattr(context, "get") else None
@@ -184,33 +181,35 @@ class _OneCodexWaitSensor(BaseSensorOperator):
         return now
 
     # -- Airflow entry points ----------------------------------------------------------------
-    def poke(self, context: Context) -> PokeReturnValue:
-        self._set_link()
-        return self._finish(self._poll())
-
     def execute(self, context: Context) -> Any:
+        """Validate, then let ``BaseSensorOperator.execute`` poke (it applies ``timeout``,
+        ``soft_fail`` and ``never_fail``); :meth:`poke` defers when ``deferrable``."""
         self._check_wait_args()
         self._validate()  # before any request
-        started = self._wait_started_at(context) if not self.reschedule else time.time()
-        if not self.deferrable:
-            if not self.reschedule:
-                # Airflow restarts a poke-mode timeout at each try; count from the wait's start.
-                self.timeout = max(float(self.timeout) - (time.time() - started), 0.001)
-            return super().execute(context)
-        try:
-            first = self.poke(context)
-        except AirflowException as exc:
-            if self.soft_fail and not isinstance(exc, AirflowSensorTimeout):
-                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc
-            raise
-        if first.is_done:
-            return first.xcom_value
-        deadline = started + float(self.timeout)
-        self.defer(
-            trigger=self._trigger(deadline),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=max(deadline - time.time(), 0.001)),
-        )
+        # Airflow restarts a poke-mode timeout at each try: count from the wait's first start.
+        # In reschedule mode Airflow itself counts from the first reschedule.
+        self._deadline = None if self.reschedule else self._wait_started_at(context) + float(self.timeout)
+        return super().execute(context)
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """One poll: done, pending, or an exception (``AirflowFailException`` for a failed
+        analysis; ``AirflowSensorTimeout`` when the wait's deadline, kept across retries, passed)."""
+        self._set_link()
+        result = self._finish(self._poll())
+        if result.is_done or self._deadline is None:
+            return result
+        left = self._deadline - time.time()
+        if left <= 0:
+            raise AirflowSensorTimeout(
+                f"Timed out after {float(self.timeout):g} s waiting for {self.describe()} (counted across retries)"
+            )
+        if self.deferrable:
+            self.defer(
+                trigger=self._trigger(self._deadline),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=left),
+            )
+        return result
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: return the XCom value or raise as the poke would have.
@@ -302,6 +301,8 @@ class OneCodexAnalysisSensor(_OneCodexWaitSensor):
         self.resource = resource or self.resource_default
         self.failure_policy = failure_policy
 
+    id_name = "analysis_id"  # the parameter users give ids with; messages name it
+
     def _ids(self) -> tuple[object, object]:
         """(single id, list of ids) as given; subclasses rename them."""
         return self.analysis_id, self.analysis_ids
@@ -331,6 +332,7 @@ class OneCodexAnalysisSensor(_OneCodexWaitSensor):
             where=where,
             min_count=self.min_count,
             failure_policy=self.failure_policy,
+            id_name=self.id_name,
         )
 
     def _validate(self) -> None:
@@ -343,7 +345,7 @@ class OneCodexAnalysisSensor(_OneCodexWaitSensor):
         records: list[dict[str, Any]] = []
         try:
             if spec.sample_id is not None:
-                records = self.hook.list_records(spec.resource, where=spec.listing_where())
+                records = self.hook.list_records(spec.resource, where=spec.listing_where(), max_records=None)
             else:
                 # One id too is fetched by listing, as the trigger's poller does: both modes then
                 # send the same requests and fail with the same messages.
@@ -393,6 +395,7 @@ class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
         "onecodex_conn_id",
     )
     resource_default = "alignments"
+    id_name = "alignment_id"
 
     def __init__(
         self,
@@ -402,6 +405,13 @@ class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
         tax_id: str | None = None,
         **kwargs: Any,
     ) -> None:
+        refused = sorted({"resource", "analysis_id", "analysis_ids", "analysis_type"} & set(kwargs))
+        if refused:
+            raise TypeError(
+                f"OneCodexAlignmentSensor does not take {', '.join(refused)}: it waits on "
+                "/api/v1/alignments; give alignment_id, alignment_ids or sample_id (and tax_id), "
+                "or use OneCodexAnalysisSensor"
+            )
         super().__init__(resource="alignments", **kwargs)
         self.alignment_id = alignment_id
         self.alignment_ids = alignment_ids

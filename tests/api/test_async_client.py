@@ -17,6 +17,7 @@ from airflow_provider_onecodex.api.errors import (
     OneCodexResponseError,
     OneCodexServerError,
 )
+from airflow_provider_onecodex.api.ops import ApiCall, call
 
 BASE = "http://onecodex.test"
 KEY = "0ddba11c0ffee5ecre7deadbeef12345"
@@ -85,7 +86,7 @@ def assert_no_secret(exc):
 
 async def test_basic_auth_user_agent_and_timeouts(client, server):
     server.handler = lambda request: httpx.Response(200, json={"email": "lab@example.org"})
-    assert await client.get_account() == {"email": "lab@example.org"}
+    assert await client.run(call(ApiCall("GET", "/api/v1/account"))) == {"email": "lab@example.org"}
     (request,) = server.requests
     assert str(request.url) == f"{BASE}/api/v1/account"
     scheme, token = request.headers["Authorization"].split(" ", 1)
@@ -101,7 +102,7 @@ async def test_basic_auth_user_agent_and_timeouts(client, server):
 async def test_header_auth_style(sleeps, server):
     server.handler = lambda request: httpx.Response(200, json={"email": "lab@example.org"})
     async with make_client(sleeps, auth_style="header", connect_timeout=2, read_timeout=5) as client:
-        await client.get_account()
+        await client.run(call(ApiCall("GET", "/api/v1/account")))
     (request,) = server.requests
     assert request.headers["X-API-Key"] == KEY
     assert "Authorization" not in request.headers
@@ -157,16 +158,11 @@ async def test_pagination_over_two_pages(client, server):
         assert "expand" not in params
 
 
-async def test_iteration_is_lazy_and_checked_at_the_call(client, server):
-    server.handler = lambda request: httpx.Response(200, json=[record(int(request.url.params["page"]))])
-    with pytest.raises(ValueError):
-        client.iter_records("alignments", per_page=0)
-    records = client.iter_records("alignments", per_page=1)
+async def test_listing_is_checked_before_any_request(client, server):
+    server.handler = lambda request: httpx.Response(200, json=[record(1)])
+    with pytest.raises(ValueError, match="per_page"):
+        await client.list_records("alignments", per_page=0)
     assert server.requests == []
-    assert await records.__anext__() == record(1)
-    assert await records.__anext__() == record(2)
-    assert len(server.requests) == 2
-    await records.aclose()
 
 
 async def test_short_page_stops_without_count(client, server):
@@ -246,7 +242,7 @@ async def test_transport_errors_are_connection_errors_and_retried(client, server
 async def test_post_is_not_retried(client, server, sleeps):
     server.handler = lambda request: httpx.Response(502, text="")
     with pytest.raises(OneCodexServerError):
-        await client.request("POST", f"{RECORD_PATH}/download_uri", json_body={"x": 1})
+        await client.run(call(ApiCall("POST", f"{RECORD_PATH}/download_uri", json_body={"x": 1})))
     assert len(server.requests) == 1
     assert json.loads(server.requests[0].content) == {"x": 1}
     assert sleeps == []

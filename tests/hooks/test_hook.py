@@ -12,6 +12,8 @@ from unittest import mock
 
 import pytest
 
+from airflow_provider_onecodex.api.batch import ID_BATCH
+from airflow_provider_onecodex.api.ops import ApiCall, call
 from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
 from airflow_provider_onecodex.testing.app import UNAUTHORIZED_MESSAGE
 from airflow_provider_onecodex.testing.server import SimulatorServer
@@ -151,7 +153,7 @@ def test_get_list_and_list_by_ids(sim, connect) -> None:
     unknown = "0e0e0e0e0e0e0e0e"
     got = hook.list_by_ids("alignments", [*ids, unknown])
     assert sorted(r["$uri"].rsplit("/", 1)[1] for r in got) == sorted(ids)  # unknown ids are absent
-    assert sim.state.count("/api/v1/alignments") == 2  # 151 ids: two listings of at most 100
+    assert sim.state.count("/api/v1/alignments") == -(-151 // ID_BATCH)  # one listing per batch
     hook.close()
 
 
@@ -255,15 +257,19 @@ async def test_async_hook_reads_the_connection_without_blocking(sim, connect, no
 async def test_async_get_list_and_list_by_ids(sim, connect, no_sync_lookup) -> None:
     hook = OneCodexAsyncHook()
     try:
-        record = await hook.get_alignment(DONE_ALIGNMENT)
+        record = await hook.get_record("alignments", DONE_ALIGNMENT)
         assert record == sim.state.get_json("alignments", DONE_ALIGNMENT)
-        assert await hook.list_alignments(sample_id=PUBLIC_SAMPLE) == [record]
+        where = {"sample": {"$ref": f"/api/v1/samples/{PUBLIC_SAMPLE}"}}
+        assert await hook.list_records("alignments", where=where) == [record]
+        sample = await hook.get_sample(PUBLIC_SAMPLE)
+        assert sample == sim.state.get_json("samples", PUBLIC_SAMPLE)
         ids = [sim.state.add_alignment(DEMO_SAMPLE, tax_id="562") for _ in range(120)]
         sim.state.reset_counters()
         got = await hook.list_by_ids("alignments", [*ids, "0c0c0c0c0c0c0c0c"])
         assert sorted(r["$uri"].rsplit("/", 1)[1] for r in got) == sorted(ids)
-        assert sim.state.count("/api/v1/alignments") == 2
-        assert (await hook.get_account())["email"] == "alice.nguyen@example.org"
+        assert sim.state.count("/api/v1/alignments") == -(-121 // ID_BATCH)  # one request per batch
+        account = await hook.run(call(ApiCall("GET", "/api/v1/account")))
+        assert account["email"] == "alice.nguyen@example.org"
     finally:
         await hook.aclose()
 
@@ -278,7 +284,7 @@ async def test_async_hook_errors_match_the_sync_hook(sim, connect) -> None:
         hook = OneCodexAsyncHook()
         try:
             with pytest.raises(OneCodexNotFoundError) as async_error:
-                await hook.get_alignment(missing)
+                await hook.get_record("alignments", missing)
         finally:
             await hook.aclose()
     assert str(async_error.value) == str(sync_error.value)
@@ -287,7 +293,7 @@ async def test_async_hook_errors_match_the_sync_hook(sim, connect) -> None:
     hook = OneCodexAsyncHook()
     try:
         with pytest.raises(OneCodexAuthError) as auth_error:
-            await hook.get_account()
+            await hook.get_sample(PUBLIC_SAMPLE)
     finally:
         await hook.aclose()
     assert auth_error.value.status == 401 and "a" * 32 not in str(auth_error.value)
@@ -320,6 +326,6 @@ async def test_concurrent_first_calls_share_one_async_client(sim, connect, monke
     clients = await asyncio.gather(*(hook.aget_client() for _ in range(50)))
     assert len(built) == 1  # one client (one connection pool), not one per concurrent caller
     assert {id(c) for c in clients} == {id(built[0])}
-    records = await asyncio.gather(*(hook.get_alignment("a1a1000000001280") for _ in range(5)))
+    records = await asyncio.gather(*(hook.get_record("alignments", "a1a1000000001280") for _ in range(5)))
     assert {r["$uri"] for r in records} == {"/api/v1/alignments/a1a1000000001280"}
     await hook.aclose()

@@ -167,15 +167,15 @@ TABLE: list[Row] = [
         "'private'",
     ),
     ("async client id empty", lambda e: e.aclient().get_record("alignments", ""), "alignment_id", "''"),
-    ("async client resource", lambda e: e.aclient().iter_records("alignmentz"), "resource", "'alignmentz'"),
-    ("async client per_page", lambda e: e.aclient().iter_records("samples", per_page=-1), "per_page", "-1"),
+    ("async client resource", lambda e: e.aclient().list_records("alignmentz"), "resource", "'alignmentz'"),
+    ("async client per_page", lambda e: e.aclient().list_records("samples", per_page=-1), "per_page", "-1"),
     (
         "async hook id uppercase",
-        lambda e: e.ahook().get_alignment(GOOD_ID.upper()),
+        lambda e: e.ahook().get_record("alignments", GOOD_ID.upper()),
         "alignment_id",
         GOOD_ID.upper(),
     ),
-    ("async hook sort value", lambda e: e.ahook().list_alignments(sort={"created_at": "up"}), "sort", "'up'"),
+    ("async hook sort value", lambda e: e.ahook().list_records("alignments", sort={"created_at": "up"}), "sort", "'up'"),
     ("async hook where list", lambda e: e.ahook().list_records("samples", where=["a"]), "where", "['a']"),
     # -- sensors, after templating -----------------------------------------------------------
     (
@@ -417,7 +417,7 @@ TABLE: list[Row] = [
     ),
     (
         "async extra read_timeout",
-        lambda e: e.ahook(read_timeout="soon").get_alignment(GOOD_ID),
+        lambda e: e.ahook(read_timeout="soon").get_record("alignments", GOOD_ID),
         "read_timeout",
         "'soon'",
     ),

@@ -125,7 +125,7 @@ def test_a_rejected_key_fails_test_connection_and_the_async_hook_with_one_reques
     async def fetch():
         hook = OneCodexAsyncHook(conn_id)
         try:
-            return await hook.get_alignment(GOOD_ID)
+            return await hook.get_record("alignments", GOOD_ID)
         finally:
             await hook.aclose()
 

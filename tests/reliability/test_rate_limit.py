@@ -97,7 +97,7 @@ def test_async_hook_waits_out_two_retry_after_3_then_succeeds(done_sim, connect,
 
     async def fetch():
         try:
-            return await hook.get_alignment(GOOD_ID)
+            return await hook.get_record("alignments", GOOD_ID)
         finally:
             await hook.aclose()
 

@@ -154,7 +154,7 @@ def test_no_secret_in_logs_errors_xcom_templates_trigger_kwargs_or_events(
     async def async_listing():
         hook = OneCodexAsyncHook(good)
         try:
-            return await hook.list_alignments(sample_id=SAMPLE_ID)
+            return await hook.list_records("alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}})
         finally:
             await hook.aclose()
 
@@ -163,7 +163,7 @@ def test_no_secret_in_logs_errors_xcom_templates_trigger_kwargs_or_events(
     async def async_401():
         hook = OneCodexAsyncHook(bad)
         try:
-            return await hook.get_alignment(GOOD_ID)
+            return await hook.get_record("alignments", GOOD_ID)
         finally:
             await hook.aclose()
 
@@ -285,7 +285,7 @@ def test_the_key_is_never_taken_from_onecodex_file_or_environment(
     with pytest.raises(OneCodexConfigError, match="API key"):
         OneCodexHook(keyless).get_alignment(GOOD_ID)
     with pytest.raises(OneCodexConfigError, match="API key"):
-        asyncio.run(OneCodexAsyncHook(keyless).get_alignment(GOOD_ID))
+        asyncio.run(OneCodexAsyncHook(keyless).get_record("alignments", GOOD_ID))
     ok, message = OneCodexHook(keyless).test_connection()
     assert not ok and "API key" in message
     # the sensor fails the task for good (no retries): a missing key does not fix itself
@@ -300,7 +300,7 @@ def test_the_key_is_never_taken_from_onecodex_file_or_environment(
     async def async_wrong():
         hook = OneCodexAsyncHook(wrong)
         try:
-            return await hook.get_alignment(GOOD_ID)
+            return await hook.get_record("alignments", GOOD_ID)
         finally:
             await hook.aclose()
 

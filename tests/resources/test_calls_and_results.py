@@ -1,4 +1,5 @@
-"""Route builders, argument checks, tag merging and results summaries (no I/O)."""
+"""Route builders, argument checks, tag merging, the first request of each operation, and results
+summaries (no I/O)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 
 import pytest
 
-from airflow_provider_onecodex.api import calls
+from airflow_provider_onecodex.api import analyses, files, metadata
+from airflow_provider_onecodex.api import tags as tag_ops
 from airflow_provider_onecodex.api.results import (
     alignment_summary,
     classification_summary,
@@ -39,7 +41,7 @@ ID = "0123456789abcdef"
     ],
 )
 def test_sub_routes(resource, name, path):
-    call = calls.sub_route(resource, ID, name)
+    call = analyses.sub_route(resource, ID, name)
     assert (call.method, call.path, call.json_body) == ("GET", path, None)
 
 
@@ -56,20 +58,20 @@ def test_sub_routes(resource, name, path):
 )
 def test_sub_route_refuses_bad_arguments(resource, name, record_id, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        calls.sub_route(resource, record_id, name)
+        analyses.sub_route(resource, record_id, name)
 
 
 def test_download_uri_is_a_post_on_documents_and_samples_only():
-    call = calls.download_uri("documents", ID)
+    call = files.download_uri("documents", ID)
     assert (call.method, call.path) == ("POST", f"/api/v1/documents/{ID}/download_uri")
     with pytest.raises(ValueError, match="download_uri exists on"):
-        calls.download_uri("alignments", ID)
+        files.download_uri("alignments", ID)
 
 
 @pytest.mark.parametrize("field", ["sample", "$uri", "updated_at"])
 def test_metadata_patch_refuses_read_only_fields(field):
     with pytest.raises(ValueError, match=rf"must not include \['\{field}'\]" if field == "$uri" else field):
-        calls.update_metadata(ID, {"name": "x", field: "y"})
+        next(metadata.update_metadata(ID, {"name": "x", field: "y"}))
 
 
 @pytest.mark.parametrize(
@@ -86,23 +88,28 @@ def test_metadata_patch_refuses_read_only_fields(field):
 )
 def test_metadata_fields_are_checked(fields, error, message):
     with pytest.raises(error, match=message):
-        calls.validate_metadata_fields(fields)
+        metadata.validate_metadata_fields(fields)
 
 
 def test_metadata_patch_sends_only_the_given_fields():
-    call = calls.update_metadata(f"/api/v1/metadata/{ID}", '{"custom": {"qc": "pass"}, "starred": true}')
+    op = metadata.update_metadata(f"/api/v1/metadata/{ID}", '{"custom": {"qc": "pass"}, "starred": true}')
+    current = next(op)  # custom is merged over the current keys: the record is read first
+    assert (current.method, current.path) == ("GET", f"/api/v1/metadata/{ID}")
+    call = op.send({"custom": {"qc": "fail", "site": "N"}, "name": "old"})
     assert (call.method, call.path) == ("PATCH", f"/api/v1/metadata/{ID}")
-    assert call.json_body == {"custom": {"qc": "pass"}, "starred": True}
+    assert call.json_body == {"custom": {"qc": "pass", "site": "N"}, "starred": True}
+    replace = next(metadata.update_metadata(ID, {"custom": {"qc": "pass"}}, merge_custom=False))
+    assert (replace.method, replace.json_body) == ("PATCH", {"custom": {"qc": "pass"}})
 
 
 def test_merge_custom_keeps_other_keys_and_leaves_other_fields_alone():
     current = {"custom": {"facility": "North", "qc": "fail"}, "name": "old"}
-    assert calls.merge_custom(current, {"custom": {"qc": "pass"}, "name": "new"}) == {
+    assert metadata.merge_custom(current, {"custom": {"qc": "pass"}, "name": "new"}) == {
         "custom": {"facility": "North", "qc": "pass"},
         "name": "new",
     }
-    assert calls.merge_custom(current, {"name": "new"}) == {"name": "new"}
-    assert calls.merge_custom({"custom": None}, {"custom": {"qc": "x"}}) == {"custom": {"qc": "x"}}
+    assert metadata.merge_custom(current, {"name": "new"}) == {"name": "new"}
+    assert metadata.merge_custom({"custom": None}, {"custom": {"qc": "x"}}) == {"custom": {"qc": "x"}}
 
 
 @pytest.mark.parametrize(
@@ -117,12 +124,12 @@ def test_merge_custom_keeps_other_keys_and_leaves_other_fields_alone():
 )
 def test_tag_names_are_checked(tags, error, message):
     with pytest.raises(error, match=message):
-        calls.validate_tag_names(tags)
+        tag_ops.validate_tag_names(tags)
 
 
 def test_tag_names_dedupe_and_accept_json_text():
-    assert calls.validate_tag_names('["a", " b ", "a"]') == ["a", "b"]
-    assert calls.validate_tag_names([], allow_empty=True) == []
+    assert tag_ops.validate_tag_names('["a", " b ", "a"]') == ["a", "b"]
+    assert tag_ops.validate_tag_names([], allow_empty=True) == []
 
 
 def _tag(i: str, name: str) -> dict[str, str]:
@@ -133,24 +140,24 @@ A, B, C = "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc"
 
 
 def test_plan_tags_sends_refs_when_every_tag_exists():
-    plan = calls.plan_tags({A: "outbreak"}, [_tag(B, "qc-pass")], ["qc-pass"], [])
+    plan = tag_ops.plan_tags({A: "outbreak"}, [_tag(B, "qc-pass")], ["qc-pass"], [])
     assert plan.body == {"tags": [{"$ref": f"/api/v1/tags/{A}"}, {"$ref": f"/api/v1/tags/{B}"}]}
     assert plan.names == ["outbreak", "qc-pass"]
 
 
 def test_plan_tags_sends_names_when_one_is_new_and_keeps_current_ones():
-    plan = calls.plan_tags({A: "outbreak", C: "qc-fail"}, [], ["qc-pass"], ["qc-fail"])
+    plan = tag_ops.plan_tags({A: "outbreak", C: "qc-fail"}, [], ["qc-pass"], ["qc-fail"])
     assert plan.body == {"tags": [{"name": "outbreak"}, {"name": "qc-pass"}]}
 
 
 def test_plan_tags_without_change_sends_nothing():
-    assert calls.plan_tags({A: "outbreak"}, [], ["outbreak"], ["qc-fail"]).body is None
+    assert tag_ops.plan_tags({A: "outbreak"}, [], ["outbreak"], ["qc-fail"]).body is None
 
 
 def test_update_sample_takes_known_fields_only():
-    assert calls.update_sample(ID, {"tags": []}).path == f"/api/v1/samples/{ID}"
+    assert tag_ops.update_sample(ID, {"tags": []}).path == f"/api/v1/samples/{ID}"
     with pytest.raises(ValueError, match=r"not \['sample'\]"):
-        calls.update_sample(ID, {"sample": 1})
+        tag_ops.update_sample(ID, {"sample": 1})
 
 
 # -- results summaries -----------------------------------------------------------------------------

@@ -183,15 +183,12 @@ async def test_async_download_has_the_same_checks(seen, tmp_path):
         sleeps.append(seconds)
 
     downloader = AsyncDownloader((1.0, 2.0), RetryPolicy(max_attempts=2), sleep=sleep)
-    target = tmp_path / "f"
-    got = await downloader.download(URL, target, expected_size=len(BODY))
-    assert target.read_bytes() == BODY and got.sha256 == hashlib.sha256(BODY).hexdigest()
+    assert await downloader.fetch_bytes(URL, expected_size=len(BODY)) == BODY
     headers = seen.requests[0].headers
     assert "authorization" not in headers and "x-api-key" not in headers and "user-agent" not in headers
 
     with pytest.raises(OneCodexDownloadSizeError):
-        await downloader.download(URL, target, expected_size=len(BODY) + 1)
-    assert not target.exists()
+        await downloader.fetch_bytes(URL, expected_size=len(BODY) + 1)
 
     seen.handler = lambda request: streamed(403, S3_EXPIRED)
     with pytest.raises(OneCodexDownloadError, match="AccessDenied") as info:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from airflow_provider_onecodex.api.errors import OneCodexNotFoundError, OneCodexServerError
+from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexNotFoundError, OneCodexServerError
 from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
 BASE = "http://onecodex.test"
@@ -188,9 +188,9 @@ def test_document_download_uri_is_a_post_that_is_never_retried(retrying_hook, us
 @pytest.mark.parametrize("field", ["sample", "$uri", "updated_at"])
 def test_update_metadata_never_sends_read_only_fields(hook, use_mock, field):
     with pytest.raises(ValueError, match="read-only"):
-        hook.update_metadata(META, {"name": "x", field: f"/api/v1/samples/{SAMPLE}"})
+        hook.update_metadata(META, fields={"name": "x", field: f"/api/v1/samples/{SAMPLE}"})
     with pytest.raises(ValueError, match="read-only"):
-        hook.update_sample_metadata(SAMPLE, {field: "x"})
+        hook.update_sample_metadata(SAMPLE, fields={field: "x"})
     assert use_mock.call_count == 0
 
 
@@ -198,7 +198,7 @@ def test_update_metadata_sends_only_the_given_fields(hook, use_mock):
     patch = use_mock.patch(
         f"{BASE}/api/v1/metadata/{META}", json={"$uri": f"/api/v1/metadata/{META}"}, headers=JSON
     )
-    hook.update_metadata(META, {"starred": True, "external_sample_id": "LIMS-9"})
+    hook.update_metadata(META, fields={"starred": True, "external_sample_id": "LIMS-9"})
     assert patch.last_request.json() == {"starred": True, "external_sample_id": "LIMS-9"}
     assert use_mock.call_count == 1  # no custom: nothing to merge, no GET
 
@@ -214,9 +214,9 @@ def test_update_metadata_merges_custom_over_the_current_keys(hook, use_mock):
         },
     )
     patch = use_mock.patch(f"{BASE}/api/v1/metadata/{META}", json={}, headers=JSON)
-    hook.update_metadata(META, {"custom": {"qc_verdict": "pass"}})
+    hook.update_metadata(META, fields={"custom": {"qc_verdict": "pass"}})
     assert patch.last_request.json() == {"custom": {"facility": "North", "qc_verdict": "pass"}}
-    hook.update_metadata(META, {"custom": {"qc_verdict": "pass"}}, merge_custom=False)
+    hook.update_metadata(META, fields={"custom": {"qc_verdict": "pass"}}, merge_custom=False)
     assert patch.last_request.json() == {"custom": {"qc_verdict": "pass"}}
 
 
@@ -227,7 +227,7 @@ def test_update_sample_metadata_finds_the_record_through_the_sample(hook, use_mo
         headers=JSON,
     )
     patch = use_mock.patch(f"{BASE}/api/v1/metadata/{META}", json={"name": "n"}, headers=JSON)
-    assert hook.update_sample_metadata(SAMPLE, {"name": "n"}, merge_custom=False) == {"name": "n"}
+    assert hook.update_sample_metadata(SAMPLE, fields={"name": "n"}, merge_custom=False) == {"name": "n"}
     assert "sample" not in patch.last_request.json()
 
 
@@ -257,7 +257,7 @@ def test_tag_sample_with_a_new_name_sends_every_tag_by_name(hook, use_mock):
     use_mock.get(f"{BASE}/api/v1/samples/{SAMPLE}", json=_sample(TAG_A), headers=JSON)
     use_mock.get(f"{BASE}/api/v1/tags", json=_tag_listing(_tags(outbreak=TAG_A), []))  # "qc-pass" is new
     patch = use_mock.patch(f"{BASE}/api/v1/samples/{SAMPLE}", json=_sample(TAG_A, TAG_B), headers=JSON)
-    hook.tag_sample(SAMPLE, ["qc-pass"])
+    hook.tag_sample(SAMPLE, tags=["qc-pass"])
     assert patch.last_request.json() == {"tags": [{"name": "outbreak"}, {"name": "qc-pass"}]}
 
 
@@ -268,7 +268,7 @@ def test_tag_sample_with_existing_tags_sends_refs_and_removes(hook, use_mock):
         json=_tag_listing(_tags(outbreak=TAG_A, **{"qc-fail": ID}), _tags(**{"qc-pass": TAG_B})),
     )
     patch = use_mock.patch(f"{BASE}/api/v1/samples/{SAMPLE}", json=_sample(TAG_A, TAG_B), headers=JSON)
-    hook.tag_sample(SAMPLE, ["qc-pass"], remove=["qc-fail"])
+    hook.tag_sample(SAMPLE, tags=["qc-pass"], remove=["qc-fail"])
     assert patch.last_request.json() == {
         "tags": [{"$ref": f"/api/v1/tags/{TAG_A}"}, {"$ref": f"/api/v1/tags/{TAG_B}"}]
     }
@@ -277,16 +277,25 @@ def test_tag_sample_with_existing_tags_sends_refs_and_removes(hook, use_mock):
 def test_tag_sample_already_tagged_sends_no_patch(hook, use_mock):
     use_mock.get(f"{BASE}/api/v1/samples/{SAMPLE}", json=_sample(TAG_A), headers=JSON)
     use_mock.get(f"{BASE}/api/v1/tags", json=_tags(outbreak=TAG_A), headers=JSON)
-    assert hook.tag_sample(SAMPLE, ["outbreak"]) == _sample(TAG_A)
+    assert hook.tag_sample(SAMPLE, tags=["outbreak"]) == _sample(TAG_A)
     assert [r.method for r in use_mock.request_history] == ["GET", "GET"]
 
 
 def test_tag_sample_refuses_bad_names_before_any_request(hook, use_mock):
     with pytest.raises(TypeError, match="list of tag names"):
-        hook.tag_sample(SAMPLE, "qc-pass")
+        hook.tag_sample(SAMPLE, tags="qc-pass")
     with pytest.raises(ValueError, match="1 to 30"):
-        hook.tag_sample(SAMPLE, ["x" * 40])
+        hook.tag_sample(SAMPLE, tags=["x" * 40])
     assert use_mock.call_count == 0
+
+
+def test_tag_sample_refuses_to_drop_tags_it_cannot_read(hook, use_mock):
+    use_mock.get(f"{BASE}/api/v1/samples/{SAMPLE}", json=_sample(TAG_A, ID), headers=JSON)
+    use_mock.get(f"{BASE}/api/v1/tags", json=_tag_listing(_tags(outbreak=TAG_A), []))  # ID: unreadable
+    with pytest.raises(ValueError, match=f"tags \\['{ID}'\\] this API key cannot read") as info:
+        hook.tag_sample(SAMPLE, tags=["qc-pass"])  # new: would be sent by name, dropping ID
+    assert not isinstance(info.value, OneCodexAPIError)
+    assert "PATCH" not in [r.method for r in use_mock.request_history]
 
 
 # -- classification results through results_uri ---------------------------------------------------
@@ -349,7 +358,7 @@ def test_download_document_checks_the_announced_size(hook, use_mock, tmp_path):
         headers=JSON,
     )
     use_mock.get(PRESIGNED, content=b"%PDF-")
-    got = hook.download_document(ID, tmp_path)
+    got = hook.download_document(ID, destination=tmp_path)
     assert got == {
         "filename": "report.pdf",
         "uri": f"file://{tmp_path}/report.pdf",
@@ -360,19 +369,20 @@ def test_download_document_checks_the_announced_size(hook, use_mock, tmp_path):
     from airflow_provider_onecodex.api.downloads import OneCodexDownloadSizeError
 
     with pytest.raises(OneCodexDownloadSizeError):
-        hook.download_document(ID, tmp_path / "again")
+        hook.download_document(ID, destination=tmp_path / "again")
     assert not (tmp_path / "again" / "report.pdf").exists()
 
 
 @pytest.mark.parametrize("name", ["../escape.tsv", "a/b.tsv", "..", ""])
 def test_server_file_names_cannot_escape_the_destination(hook, use_mock, tmp_path, name):
-    from airflow_provider_onecodex.api.errors import OneCodexResponseError
+    from airflow_provider_onecodex.api.errors import MalformedRecordError, is_transient
 
     use_mock.get(
         f"{BASE}/api/v1/analyses/{ID}/file_details",
         headers=JSON,
         json={"files": [{"filename": name, "filepath": name, "size": 1, "url": PRESIGNED}]},
     )
-    with pytest.raises(OneCodexResponseError, match="unusable file name"):
-        hook.download_analysis_files(ID, tmp_path)
+    with pytest.raises(MalformedRecordError, match="unusable file name") as info:
+        hook.download_analysis_files(ID, destination=tmp_path)
+    assert not is_transient(info.value)  # the same answer comes again: never retried
     assert use_mock.call_count == 1  # nothing downloaded

@@ -7,26 +7,39 @@ import subprocess
 import sys
 
 from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
-from airflow_provider_onecodex.hooks.resources import OneCodexAsyncResourcesMixin, OneCodexResourcesMixin
 
 
-def _public(cls) -> dict[str, inspect.Signature]:
-    return {
-        name: inspect.signature(member)
-        for name, member in vars(cls).items()
-        if not name.startswith("_") and callable(member)
+def test_the_async_hook_has_only_what_deferrable_code_calls():
+    """No sync/async mirror: the async hook serves the triggers, the sync hook everything."""
+    public = {
+        n
+        for n in vars(OneCodexAsyncHook)
+        if not n.startswith("_") and callable(getattr(OneCodexAsyncHook, n))
     }
+    assert public == {
+        "aget_config",
+        "aget_client",
+        "aclose",
+        "run",
+        "get_record",
+        "get_sample",
+        "list_records",
+        "list_by_ids",
+    }
+    for name in public - {"aget_client"}:
+        assert inspect.iscoroutinefunction(getattr(OneCodexAsyncHook, name)), name
+    assert len([n for n in dir(OneCodexHook) if n.startswith(("get_", "list_", "download_"))]) >= 35
 
 
-def test_sync_and_async_resource_methods_match():
-    sync, asynchronous = _public(OneCodexResourcesMixin), _public(OneCodexAsyncResourcesMixin)
-    assert sorted(sync) == sorted(asynchronous)
-    assert len(sync) >= 35
-    for name, signature in sync.items():
-        assert str(signature) == str(asynchronous[name]), name
-        assert inspect.iscoroutinefunction(getattr(OneCodexAsyncResourcesMixin, name)), name
-    for name in sync:  # both hooks expose them
-        assert hasattr(OneCodexHook, name) and hasattr(OneCodexAsyncHook, name)
+def test_public_hook_methods_are_keyword_only_after_their_first_id():
+    positional_ok = {"resource", "analysis_id"}  # get_results(resource, analysis_id), fetch_results(...)
+    for name in dir(OneCodexHook):
+        member = getattr(OneCodexHook, name)
+        if name.startswith("_") or not inspect.isfunction(member) or name in {"get_connection", "get_hook"}:
+            continue
+        params = [p for p in inspect.signature(member).parameters.values() if p.name != "self"]
+        positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert len([p for p in positional if p not in positional_ok]) <= 1, (name, positional)
 
 
 def test_operator_and_sensor_modules_import_no_http_or_storage_stack():

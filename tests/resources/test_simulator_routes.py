@@ -1,5 +1,5 @@
-"""The sample-workflow routes against the simulator over loopback HTTP: the sync and the async hook
-return the same data, pre-signed links behave like S3's (no auth, expiry, signatures), sizes are
+"""The sample-workflow routes against the simulator over loopback HTTP: the sync and the async driver
+return the same data for the same operation, pre-signed links behave like S3's (no auth, expiry, signatures), sizes are
 checked and failed analyses have no results."""
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from airflow_provider_onecodex.api import ops
+from airflow_provider_onecodex.api.analyses import classification_results
+from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.downloads import (
     OneCodexDownloadError,
     OneCodexDownloadSizeError,
     decompress,
 )
 from airflow_provider_onecodex.api.errors import OneCodexNotFoundError
+from airflow_provider_onecodex.api.metadata import get_sample_metadata
 from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
 
 MAIN, STOOL = "a1b2c3d4e5f60718", "d4e5f60718293a4b"
@@ -73,15 +77,32 @@ def _without_signatures(value):
 
 
 @pytest.mark.parametrize(("method", "args", "kwargs"), CALLS, ids=[c[0] for c in CALLS])
-async def test_sync_and_async_hooks_return_the_same(use_sim, method, args, kwargs):
+def test_every_read_method_answers_from_the_demo_scenario(use_sim, method, args, kwargs):
+    hook = OneCodexHook()
+    try:
+        assert getattr(hook, method)(*args, **kwargs), f"{method} returned nothing from the demo scenario"
+    finally:
+        hook.close()
+
+
+OPS = [
+    ("multi-step", lambda: get_sample_metadata(MAIN)),
+    ("results_uri fetch", lambda: classification_results(CLS_STOOL)),
+    ("listing", lambda: ops.list_records("analyses", where={"analysis_type": "panel"})),
+    ("batch", lambda: list_by_ids("alignments", [ALN_OK, ALN_FAILED])),
+]
+
+
+@pytest.mark.parametrize("make_op", [o[1] for o in OPS], ids=[o[0] for o in OPS])
+async def test_the_sync_and_the_async_driver_give_the_same_result(use_sim, make_op):
     sync_hook, async_hook = OneCodexHook(), OneCodexAsyncHook()
     try:
-        expected = getattr(sync_hook, method)(*args, **kwargs)
-        got = await getattr(async_hook, method)(*args, **kwargs)
+        expected = sync_hook.run(make_op())
+        got = await async_hook.run(make_op())
     finally:
         sync_hook.close()
         await async_hook.aclose()
-    assert expected, f"{method} returned nothing from the demo scenario"
+    assert expected
     assert _without_signatures(got) == _without_signatures(expected)
 
 
@@ -132,7 +153,7 @@ def test_failed_analyses_have_no_results(use_sim, tmp_path):
     with pytest.raises(OneCodexNotFoundError, match=r"404.*not completed successfully"):
         hook.get_alignment_results(ALN_FAILED)
     with pytest.raises(OneCodexNotFoundError):
-        hook.download_analysis_files(ALN_FAILED, tmp_path)
+        hook.download_analysis_files(ALN_FAILED, destination=tmp_path)
 
 
 def test_pending_analyses_have_no_results_yet(use_fresh):
@@ -163,20 +184,20 @@ def test_presigned_links_refuse_tampered_signatures(use_sim):
 
 def test_downloads_check_sizes_and_hashes_and_send_no_auth(use_sim, tmp_path):
     hook = OneCodexHook()
-    files = hook.download_analysis_files(ALN_OK, tmp_path / "out", resource="alignments")
+    files = hook.download_analysis_files(ALN_OK, destination=tmp_path / "out", resource="alignments")
     assert {f["filename"] for f in files} == {"coverage.tsv", "alignment_stats.json"}
     for f in files:
         content = (tmp_path / "out" / f["filename"]).read_bytes()
         assert f["uri"] == f"file://{tmp_path}/out/{f['filename']}"
         assert (f["size"], f["sha256"]) == (len(content), hashlib.sha256(content).hexdigest())
-    only = hook.download_analysis_files(ALN_OK, str(tmp_path / "one"), filenames=["coverage.tsv"])
+    only = hook.download_analysis_files(ALN_OK, destination=str(tmp_path / "one"), filenames=["coverage.tsv"])
     assert [f["filename"] for f in only] == ["coverage.tsv"]
     with pytest.raises(ValueError, match=r"filenames \['nope.bam'\] are not among"):
-        hook.download_analysis_files(ALN_OK, tmp_path, filenames=["nope.bam"])
+        hook.download_analysis_files(ALN_OK, destination=tmp_path, filenames=["nope.bam"])
 
-    document = hook.download_document(DOCUMENT, tmp_path)
+    document = hook.download_document(DOCUMENT, destination=tmp_path)
     assert document["size"] == 388214 == (tmp_path / document["filename"]).stat().st_size
-    readlevel = hook.download_readlevel(CLS_MAIN, f"file://{tmp_path}")
+    readlevel = hook.download_readlevel(CLS_MAIN, destination=f"file://{tmp_path}")
     tsv = gzip.decompress((tmp_path / readlevel["filename"]).read_bytes()).decode()
     assert tsv.startswith("Tax ID\tN Hits\tSeq Len\tPassed Filter\n") and "\n1639\t" in tsv
 
@@ -189,13 +210,13 @@ def test_wrong_announced_size_fails_and_leaves_no_file(use_sim, tmp_path):
     use_sim.state.file_size_skew["coverage.tsv"] = 7
     try:
         with pytest.raises(OneCodexDownloadSizeError, match="announced"):
-            OneCodexHook().download_analysis_files(ALN_OK, tmp_path, filenames=["coverage.tsv"])
+            OneCodexHook().download_analysis_files(ALN_OK, destination=tmp_path, filenames=["coverage.tsv"])
     finally:
         use_sim.state.file_size_skew.clear()
     assert not (tmp_path / "coverage.tsv").exists()
 
 
-async def test_expired_links_are_refused_in_both_hooks(use_fresh, clock, tmp_path):
+def test_expired_links_are_refused_and_fresh_ones_work(use_fresh, clock, tmp_path):
     clock.advance(100)
     use_fresh.state.presign_ttl = 60
     url = OneCodexHook().get_classification_readlevel(CLS_MAIN)["url"]
@@ -211,9 +232,7 @@ async def test_expired_links_are_refused_in_both_hooks(use_fresh, clock, tmp_pat
     with pytest.raises(OneCodexDownloadError, match="403") as info:
         Downloader((5.0, 5.0)).download(details["files"][0]["url"], tmp_path / "x")
     assert "signature" not in str(info.value) and not (tmp_path / "x").exists()
-    async_hook = OneCodexAsyncHook()
-    fresh = await async_hook.download_analysis_files(CLS_MAIN, tmp_path)  # fresh links work
-    await async_hook.aclose()
+    fresh = OneCodexHook().download_analysis_files(CLS_MAIN, destination=tmp_path)  # fresh links work
     assert {f["filename"] for f in fresh} == {f["filename"] for f in details["files"]}
 
 

@@ -1,0 +1,45 @@
+"""Where the provider writes files: a destination folder as an Airflow ``ObjectStoragePath``.
+
+Used by the hook's downloads and by the results operators' XCom policy. ``airflow.sdk`` is imported
+inside the functions: operator modules import this one at DAG parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+
+def storage_path(
+    destination: object, conn_id: str | None = None, name: str = "destination"
+) -> ObjectStoragePath:
+    """``destination`` as an ``ObjectStoragePath``: an ``ObjectStoragePath``, an fsspec URL
+    (``file:///data/x``, ``s3://bucket/prefix``) or a local path (made absolute, ``file://``).
+
+    :param conn_id: Airflow connection of the storage (e.g. an AWS connection for ``s3://``).
+    :param name: the argument's name in error messages.
+    :raises TypeError: not a string, path or ``ObjectStoragePath``. :raises ValueError: empty.
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    if isinstance(destination, ObjectStoragePath):
+        return destination
+    if isinstance(destination, os.PathLike):
+        destination = os.fspath(destination)
+    if not isinstance(destination, str):
+        raise TypeError(f"{name} must be a path, a URL or an ObjectStoragePath, got {destination!r}")
+    text = destination.strip()
+    if not text:
+        raise ValueError(f"{name} must not be empty")
+    if "://" not in text:
+        text = "file://" + os.path.abspath(os.path.expanduser(text))
+    return ObjectStoragePath(text, conn_id=conn_id)
+
+
+def prepare_folder(folder: ObjectStoragePath) -> None:
+    """Create ``folder`` when it is local; on object stores "mkdir" can mean "create a bucket"."""
+    if folder.protocol in ("file", "local", ""):
+        folder.mkdir(parents=True, exist_ok=True)
