@@ -43,3 +43,15 @@ def prepare_folder(folder: ObjectStoragePath) -> None:
     """Create ``folder`` when it is local; on object stores "mkdir" can mean "create a bucket"."""
     if folder.protocol in ("file", "local", ""):
         folder.mkdir(parents=True, exist_ok=True)
+
+
+def check_destination(destination: object, conn_id: str | None = None, *, required: bool = False) -> None:
+    """Refuse a bad ``destination`` (see :func:`storage_path`) after templating, before any request.
+
+    :param required: ``None``/``""`` is refused too (``ValueError`` saying what to give).
+    """
+    if destination is None or destination == "":
+        if required:
+            raise ValueError("destination is required: a folder URL (file://, s3://...) or a local path")
+        return
+    storage_path(destination, conn_id)

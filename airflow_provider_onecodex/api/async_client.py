@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import cached_property
 from typing import Any
 
 import httpx
 
 from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.config import ClientConfig
-from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexConnectionError
+from airflow_provider_onecodex.api.errors import OneCodexAPIError
 from airflow_provider_onecodex.api.http import (
-    decode_response,
-    describe_transport_error,
+    connection_error,
+    decode,
     policy_for,
     request_headers,
 )
@@ -38,26 +39,23 @@ class AsyncOneCodexClient:
     ) -> None:
         self.config = config
         self._sleep = sleep or asyncio.sleep
-        self._client: httpx.AsyncClient | None = None
 
-    @property
+    @cached_property
     def client(self) -> httpx.AsyncClient:
         """The one ``httpx.AsyncClient`` of this client (connection pool reused across calls)."""
-        if self._client is None:
-            connect, read = self.config.timeout
-            self._client = httpx.AsyncClient(
-                base_url=self.config.base_url,
-                headers=request_headers(self.config),
-                timeout=httpx.Timeout(read, connect=connect),
-                follow_redirects=False,
-                trust_env=False,
-            )
-        return self._client
+        connect, read = self.config.timeout
+        return httpx.AsyncClient(
+            base_url=self.config.base_url,
+            headers=request_headers(self.config),
+            timeout=httpx.Timeout(read, connect=connect),
+            follow_redirects=False,
+            trust_env=False,
+        )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Close the connection pool (a new one is opened on next use)."""
+        if "client" in self.__dict__:
+            await self.__dict__.pop("client").aclose()
 
     async def __aenter__(self) -> AsyncOneCodexClient:
         return self
@@ -71,12 +69,8 @@ class AsyncOneCodexClient:
         try:
             response = await self.client.request(method, path, params=params, json=json_body)
         except httpx.HTTPError as exc:
-            raise OneCodexConnectionError(
-                None, method, path, describe_transport_error(exc, self.config)
-            ) from None
-        return decode_response(
-            response.status_code, response.headers, response.content, method, path, expect
-        ), response.headers
+            raise connection_error(exc, self.config, method, path) from None
+        return decode(response, method, path, expect)
 
     async def perform(self, effect: Effect) -> Any:
         """Carry out one effect of an operation, with the retry policy of :func:`.http.policy_for`."""
@@ -91,14 +85,13 @@ class AsyncOneCodexClient:
             return (data, headers) if effect.with_headers else data
         if isinstance(effect, Listing):
             return await self.run(all_pages(effect, self.config.page_size))
-        if isinstance(effect, FetchUrl):
-            from airflow_provider_onecodex.api.downloads import AsyncDownloader
+        if isinstance(
+            effect, FetchUrl
+        ):  # rare here (no trigger reads results): the one downloader, in a thread
+            from airflow_provider_onecodex.api.downloads import Downloader
 
-            downloader = AsyncDownloader(self.config.timeout, self.config.retry)
-            try:
-                return await downloader.fetch_bytes(effect.url)
-            finally:
-                await downloader.aclose()
+            with Downloader(self.config.timeout, self.config.retry) as downloader:
+                return await asyncio.to_thread(downloader.fetch_bytes, effect.url)
         raise TypeError(f"not an effect: {effect!r}")
 
     async def run(self, op: Op[T]) -> T:

@@ -10,16 +10,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from typing import Any
 
 import requests
 
 from airflow_provider_onecodex.api import ops
-from airflow_provider_onecodex.api.config import ClientConfig
-from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthError, OneCodexConnectionError
+from airflow_provider_onecodex.api.config import ClientConfig, OneCodexConfigError
+from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthError
 from airflow_provider_onecodex.api.http import (
-    decode_response,
-    describe_transport_error,
+    connection_error,
+    decode,
     policy_for,
     request_headers,
 )
@@ -40,22 +41,19 @@ class OneCodexClient:
     def __init__(self, config: ClientConfig, *, sleep: Callable[[float], None] | None = None) -> None:
         self.config = config
         self._sleep = sleep or time.sleep
-        self._session: requests.Session | None = None
 
-    @property
+    @cached_property
     def session(self) -> requests.Session:
         """The one session of this client: connections are pooled and reused across calls."""
-        if self._session is None:
-            session = requests.Session()
-            session.headers.update(request_headers(self.config))
-            session.trust_env = False  # never pick up ~/.netrc credentials or proxies silently
-            self._session = session
-        return self._session
+        session = requests.Session()
+        session.headers.update(request_headers(self.config))
+        session.trust_env = False  # never pick up ~/.netrc credentials or proxies silently
+        return session
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        """Close the session (a new one is opened on next use)."""
+        if "session" in self.__dict__:
+            self.__dict__.pop("session").close()
 
     def __enter__(self) -> OneCodexClient:
         return self
@@ -77,12 +75,8 @@ class OneCodexClient:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            raise OneCodexConnectionError(
-                None, method, path, describe_transport_error(exc, self.config)
-            ) from None
-        return decode_response(
-            response.status_code, response.headers, response.content, method, path, expect
-        ), response.headers
+            raise connection_error(exc, self.config, method, path) from None
+        return decode(response, method, path, expect)
 
     def request(
         self,
@@ -127,11 +121,8 @@ class OneCodexClient:
         if isinstance(effect, FetchUrl):
             from airflow_provider_onecodex.api.downloads import Downloader
 
-            downloader = Downloader(self.config.timeout, self.config.retry)
-            try:
+            with Downloader(self.config.timeout, self.config.retry) as downloader:
                 return downloader.fetch_bytes(effect.url)
-            finally:
-                downloader.close()
         raise TypeError(f"not an effect: {effect!r}")
 
     def run(self, op: Op[T]) -> T:
@@ -166,14 +157,18 @@ class OneCodexClient:
         return self.run(ops.get_account())
 
 
-def check_connection(config: ClientConfig) -> tuple[bool, str]:
+def check_connection(settings: Callable[[], ClientConfig]) -> tuple[bool, str]:
     """One authenticated, read-only call (``GET /api/v1/account``), short timeout, no retries.
 
+    :param settings: gives the connection's settings (may raise ``OneCodexConfigError``).
     :returns: ``(True, "Connected to One Codex at <url> as <email>")`` or ``(False, reason)``; the
         reason names what to fix and never contains the key or a response body.
     """
     connect, read = TEST_CONNECTION_TIMEOUT
-    config = dataclasses.replace(config, connect_timeout=connect, read_timeout=read, retry=NO_RETRY)
+    try:
+        config = dataclasses.replace(settings(), connect_timeout=connect, read_timeout=read, retry=NO_RETRY)
+    except OneCodexConfigError as exc:
+        return False, f"Connection settings are not usable: {exc}"
     try:
         with OneCodexClient(config) as client:
             email = client.get_account().get("email")

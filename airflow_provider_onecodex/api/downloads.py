@@ -1,7 +1,7 @@
 """Fetching One Codex pre-signed URLs: ``file_details[].url``, ``readlevel.url``, ``download_uri``,
 ``results_uri`` (API reference §9).
 
-Rules kept here, for the sync (requests) and the async (httpx) path alike:
+One implementation on ``requests`` (the async executor runs it in a worker thread). Rules:
 
 - a separate plain HTTP client: no One Codex auth (no ``Authorization``, no ``X-API-Key``), none of
   our headers, no ``~/.netrc`` or proxy settings from the environment; S3 refuses requests that
@@ -19,13 +19,12 @@ Rules kept here, for the sync (requests) and the async (httpx) path alike:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -346,84 +345,3 @@ class Downloader:
             got = self.download(f.url, target, expected_size=f.size)
             out.append({"filename": f.filename, "uri": str(target), "size": got.size, "sha256": got.sha256})
         return out
-
-
-class AsyncDownloader:
-    """:meth:`Downloader.fetch_bytes` for the async executor, on a plain ``httpx.AsyncClient``.
-
-    In-memory fetches only (``results_uri`` bodies): deferrable code writes no files.
-    """
-
-    def __init__(
-        self,
-        timeout: tuple[float, float],
-        retry: RetryPolicy | None = None,
-        *,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> None:
-        self.timeout = timeout
-        self.retry = retry or RetryPolicy()
-        self._sleep = sleep or asyncio.sleep
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import httpx
-
-            connect, read = self.timeout
-            self._client = httpx.AsyncClient(
-                headers=PLAIN_HEADERS,
-                timeout=httpx.Timeout(read, connect=connect),
-                follow_redirects=True,
-                trust_env=False,
-            )
-            # httpx adds its own User-Agent by default: a pre-signed request carries nothing of ours
-            self._client.headers.pop("user-agent", None)
-        return self._client
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def _stream(
-        self, url: str, write: Callable[[bytes], Awaitable[None]], expected: int | None, limit: int | None
-    ) -> Received:
-        import httpx
-
-        try:
-            async with self.client.stream("GET", url) as response:
-                if not 200 <= response.status_code < 300:
-                    body = b""
-                    async for chunk in response.aiter_raw():
-                        body += chunk
-                        if len(body) >= 4096:
-                            break
-                    raise status_error(response.status_code, url, body)
-                tally = _Tally(url, expected, response.headers.get("content-length"), limit)
-                async for chunk in response.aiter_raw(CHUNK_SIZE):
-                    tally.add(chunk)
-                    await write(chunk)
-                return tally.finish()
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, url) from None
-
-    async def fetch_bytes(
-        self, url: str, *, expected_size: int | None = None, max_bytes: int = MAX_IN_MEMORY
-    ) -> bytes:
-        """Async :meth:`Downloader.fetch_bytes`."""
-        validate_url(url)
-        expected = validate_expected_size(expected_size)
-
-        async def attempt() -> bytes:
-            parts: list[bytes] = []
-
-            async def keep(chunk: bytes) -> None:
-                parts.append(chunk)
-
-            await self._stream(url, keep, expected, max_bytes)
-            return b"".join(parts)
-
-        result: bytes = await self.retry.async_retrying(sleep=self._sleep)(attempt)
-        return result

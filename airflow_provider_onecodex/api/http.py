@@ -12,7 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_onecodex.api.config import ClientConfig
-from airflow_provider_onecodex.api.errors import OneCodexResponseError, error_for_status
+from airflow_provider_onecodex.api.errors import (
+    OneCodexConnectionError,
+    OneCodexResponseError,
+    error_for_status,
+)
 from airflow_provider_onecodex.api.ops import RETRIED_METHODS as RETRIED_METHODS
 from airflow_provider_onecodex.api.retry import NO_RETRY, RetryPolicy
 
@@ -77,6 +81,19 @@ def decode_response(
     if isinstance(data, list) and expect is list and any(not isinstance(item, dict) for item in data):
         raise OneCodexResponseError(status, method, path, "expected an array of JSON objects")
     return data
+
+
+def decode(response: Any, method: str, path: str, expect: type | None) -> tuple[Any, Any]:
+    """``(data, headers)`` of a ``requests`` or ``httpx`` response, by :func:`decode_response`."""
+    headers = response.headers
+    return decode_response(response.status_code, headers, response.content, method, path, expect), headers
+
+
+def connection_error(
+    exc: BaseException, config: ClientConfig, method: str, path: str
+) -> OneCodexConnectionError:
+    """The error for a request that got no response (URL-free: see :func:`describe_transport_error`)."""
+    return OneCodexConnectionError(None, method, path, describe_transport_error(exc, config))
 
 
 def describe_transport_error(exc: BaseException, config: ClientConfig) -> str:

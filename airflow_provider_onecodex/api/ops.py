@@ -29,6 +29,7 @@ Effects (each executor in :mod:`.client` / :mod:`.async_client` performs them):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -112,38 +113,60 @@ Effect = ApiCall | Listing | FetchUrl
 Op = Generator[Effect, Any, T]
 
 
+class Driving:
+    """One operation being driven: the effect it waits on, or (``done``) its return value.
+
+    Both drivers below only add the I/O: perform :attr:`effect`, then :meth:`send` its result or
+    :meth:`throw` its failure (the operation decides what a failure means).
+    """
+
+    def __init__(self, op: Op[Any]) -> None:
+        self.op = op
+        self.done = False
+        self.value: Any = None
+        self.effect: Effect | None = None
+        self._step(op.__next__)
+
+    def _step(self, resume: Callable[..., Effect], *args: Any) -> None:
+        try:
+            self.effect = resume(*args)
+        except StopIteration as stop:
+            self.done, self.value, self.effect = True, stop.value, None
+            self.op.close()
+
+    def send(self, result: Any) -> None:
+        self._step(self.op.send, result)
+
+    def throw(self, exc: Exception) -> None:
+        self._step(self.op.throw, exc)
+
+
 def run_op(op: Op[T], perform: Callable[[Effect], Any]) -> T:
     """Drive ``op`` to its return value, performing each effect with ``perform`` (sync)."""
-    try:
-        effect = next(op)
-        while True:
+    with closing(op):
+        driving = Driving(op)
+        while not driving.done:
             try:
-                result = perform(effect)
-            except Exception as exc:  # the operation decides what a failure means
-                effect = op.throw(exc)
+                result = perform(driving.effect)  # type: ignore[arg-type]
+            except Exception as exc:
+                driving.throw(exc)
             else:
-                effect = op.send(result)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        op.close()
+                driving.send(result)
+        return driving.value  # type: ignore[no-any-return]
 
 
 async def arun_op(op: Op[T], perform: Callable[[Effect], Awaitable[Any]]) -> T:
-    """Async twin of :func:`run_op`: the same operation, effects awaited."""
-    try:
-        effect = next(op)
-        while True:
+    """:func:`run_op` for an async ``perform``: the same operation, its effects awaited."""
+    with closing(op):
+        driving = Driving(op)
+        while not driving.done:
             try:
-                result = await perform(effect)
+                outcome = await perform(driving.effect)  # type: ignore[arg-type]
             except Exception as exc:
-                effect = op.throw(exc)
+                driving.throw(exc)
             else:
-                effect = op.send(result)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        op.close()
+                driving.send(outcome)
+        return driving.value  # type: ignore[no-any-return]
 
 
 def call(effect: ApiCall) -> Op[Any]:

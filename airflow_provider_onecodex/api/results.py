@@ -47,6 +47,13 @@ def validate_xcom_max_bytes(value: object, name: str = "xcom_max_bytes") -> int:
     return value
 
 
+def validate_top_n(value: object, name: str = "top_n") -> int:
+    """A number of taxa for a summary: a positive int, else ``ValueError`` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
 def validate_results_resource(value: object, name: str = "resource") -> str:
     """An analyses route that has ``/results``: ``classifications``, ``alignments``, ``panels``, ``analyses``...
 
@@ -250,5 +257,6 @@ __all__ = [
     "summary_of",
     "top_taxa",
     "validate_results_resource",
+    "validate_top_n",
     "validate_xcom_max_bytes",
 ]

@@ -25,10 +25,6 @@ class AnalysisState(str, Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
-    def is_terminal(self) -> bool:
-        """Succeeded and failed are final for a wait (One Codex may still re-run a failure later)."""
-        return self is not AnalysisState.PENDING
-
 
 @dataclass(frozen=True)
 class Completion:
@@ -96,9 +92,6 @@ class SampleState(str, Enum):
     PENDING = "pending"
     READY = "ready"
     FAILED = "failed"
-
-    def is_terminal(self) -> bool:
-        return self is not SampleState.PENDING
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,5 @@
-"""Analyses (any type, alignments, classifications, panels), their results and jobs
-(:mod:`~airflow_provider_onecodex.api.analyses`). ``/results`` of a failed or incomplete analysis
-raises ``OneCodexNotFoundError``. Listings: see ``list_records``; ``sample_id`` filters by sample."""
+"""Analyses, their results (:mod:`~airflow_provider_onecodex.api.analyses`) and jobs. ``/results``
+of a failed or incomplete analysis raises ``OneCodexNotFoundError``."""
 
 from __future__ import annotations
 
@@ -9,32 +8,28 @@ from typing import Any, cast
 
 from airflow_provider_onecodex.api import analyses
 from airflow_provider_onecodex.api import records as r
-from airflow_provider_onecodex.hooks.base import OneCodexBaseHook
+from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
 
 
 class OneCodexAnalysesHook(OneCodexBaseHook):
     """``/api/v1/analyses`` and its typed routes, their sub-routes, and ``/api/v1/jobs``."""
 
-    def get_analysis(self, analysis_id: str) -> r.Analysis:
-        """``GET /api/v1/analyses/{id}``: any type, with ``analysis_type``."""
-        return cast(r.Analysis, self.get_record("analyses", analysis_id))
+    get_analysis = Route[r.Analysis]("analyses", "``GET /api/v1/analyses/{id}``: any type.")
+    get_alignment = Route[r.Alignment]("alignments", "``GET /api/v1/alignments/{id}``.")
+    get_classification = Route[r.Classification]("classifications", "``GET /api/v1/classifications/{id}``.")
+    get_panel = Route[r.Panel]("panels", "``GET /api/v1/panels/{id}``.")
+    get_job = Route[r.Job]("jobs", "``GET /api/v1/jobs/{id}``.")
+    list_jobs = Route[list[r.Job]]("jobs", "``GET /api/v1/jobs`` (drafts are not listed).", listing=True)
 
-    def list_analyses(
-        self, sample_id: str | None = None, *, analysis_type: str | None = None, **listing: Any
-    ) -> list[r.Analysis]:
-        """``GET /api/v1/analyses``, optionally of one sample and ``analysis_type``."""
-        where = analyses.analysis_where(sample_id, listing.pop("where", None), analysis_type)
-        return cast(list[r.Analysis], self.list_records("analyses", where=where, **listing))
+    def list_analyses(self, sample_id: str | None = None, **listing: Any) -> list[r.Analysis]:
+        """``GET /api/v1/analyses``, optionally of one sample and one ``analysis_type=``."""
+        return cast(list[r.Analysis], self.list_by_sample("analyses", sample_id, **listing))
 
-    def get_alignment(self, alignment_id: str) -> r.Alignment:
-        """``GET /api/v1/alignments/{id}``: ``complete``, ``success``, ``tax_id``..."""
-        return cast(r.Alignment, self.get_record("alignments", alignment_id))
-
-    def iter_alignments(
-        self, sample_id: str | None = None, *, tax_id: str | None = None, **listing: Any
-    ) -> Iterator[r.Alignment]:
-        """Lazily ``GET /api/v1/alignments``, optionally of one sample and reference ``tax_id``."""
-        where = analyses.analysis_where(sample_id, listing.pop("where", None), tax_id=tax_id)
+    def iter_alignments(self, sample_id: str | None = None, **listing: Any) -> Iterator[r.Alignment]:
+        """Lazily ``GET /api/v1/alignments``, optionally of one sample and reference ``tax_id=``."""
+        where = analyses.analysis_where(
+            sample_id, listing.pop("where", None), tax_id=listing.pop("tax_id", None)
+        )
         return cast(Iterator[r.Alignment], self.iter_records("alignments", where=where, **listing))
 
     def list_alignments(self, sample_id: str | None = None, **kwargs: Any) -> list[r.Alignment]:
@@ -60,18 +55,12 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
         return self.run(analyses.fetch_results(resource, analysis_id, record=record))
 
     def get_file_details(self, resource: str, analysis_id: str) -> r.FileDetails:
-        """``GET /api/v1/<resource>/{id}/file_details``: ``{"files": [{filename, filepath, size, url}]}``
-        (``url``: pre-signed, masked in logs; keep it out of XCom)."""
+        """``GET /api/v1/<resource>/{id}/file_details``: ``{"files": [{filename, size, url}]}`` (pre-signed)."""
         return cast(r.FileDetails, self.run(analyses.get_sub(resource, analysis_id, "file_details")))
 
     def list_classifications(self, sample_id: str | None = None, **listing: Any) -> list[r.Classification]:
         """``GET /api/v1/classifications``, optionally of one sample."""
-        where = analyses.analysis_where(sample_id, listing.pop("where", None))
-        return cast(list[r.Classification], self.list_records("classifications", where=where, **listing))
-
-    def get_classification(self, classification_id: str) -> r.Classification:
-        """``GET /api/v1/classifications/{id}`` (``results_uri``: pre-signed or null)."""
-        return cast(r.Classification, self.get_record("classifications", classification_id))
+        return cast(list[r.Classification], self.list_by_sample("classifications", sample_id, **listing))
 
     def get_classification_results(
         self, classification_id: str, *, use_results_uri: bool = True, record: Mapping[str, Any] | None = None
@@ -93,21 +82,8 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
 
     def list_panels(self, sample_id: str | None = None, **listing: Any) -> list[r.Panel]:
         """``GET /api/v1/panels``, optionally of one sample."""
-        where = analyses.analysis_where(sample_id, listing.pop("where", None))
-        return cast(list[r.Panel], self.list_records("panels", where=where, **listing))
-
-    def get_panel(self, panel_id: str) -> r.Panel:
-        """``GET /api/v1/panels/{id}``."""
-        return cast(r.Panel, self.get_record("panels", panel_id))
+        return cast(list[r.Panel], self.list_by_sample("panels", sample_id, **listing))
 
     def get_panel_results(self, panel_id: str) -> r.PanelResults:
         """``GET /api/v1/panels/{id}/results``: ``{panel_name, panel_results}``."""
         return cast(r.PanelResults, self.get_results("panels", panel_id))
-
-    def list_jobs(self, **listing: Any) -> list[r.Job]:
-        """``GET /api/v1/jobs`` (drafts are not listed by One Codex)."""
-        return cast(list[r.Job], self.list_records("jobs", **listing))
-
-    def get_job(self, job_id: str) -> r.Job:
-        """``GET /api/v1/jobs/{id}``."""
-        return cast(r.Job, self.get_record("jobs", job_id))

@@ -1,22 +1,22 @@
-"""The One Codex connection and :meth:`OneCodexBaseHook.run`, which every hook method calls.
+"""The ``onecodex`` connection and :meth:`OneCodexBaseHook.run`, which every hook method calls.
 
-Connection ``onecodex``: password = API key; host = base URL (default ``https://app.onecodex.com``);
-extras in :data:`airflow_provider_onecodex.api.config.EXTRA_FIELDS`. The key is only read from the
-connection (never ``~/.onecodex`` or ``ONE_CODEX_API_KEY``); it, its Basic-auth token and every
-pre-signed link an answer carries are masked in logs.
+Connection fields: README "The connection". The key is only read from the connection; it, its
+Basic-auth token and every pre-signed link an answer carries are masked in logs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_onecodex.api import ops
+from airflow_provider_onecodex.api.analyses import analysis_where
 from airflow_provider_onecodex.api.batch import list_by_ids
-from airflow_provider_onecodex.api.config import ClientConfig, OneCodexConfigError, config_from_connection
+from airflow_provider_onecodex.api.config import ClientConfig, config_from_connection
 from airflow_provider_onecodex.api.downloads import url_secrets
 from airflow_provider_onecodex.api.http import secret_forms
 from airflow_provider_onecodex.api.ops import Effect, FetchUrl, Op, T
@@ -27,6 +27,24 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_onecodex.api.client import OneCodexClient
+
+
+R = TypeVar("R")
+
+
+class Route(Generic[R]):
+    """A hook method that is one plain call of one route: ``get_tag = Route[Tag]("tags", doc)`` makes
+    ``hook.get_tag(tag_id)`` = ``hook.get_record("tags", tag_id)``; ``listing=True`` (and fixed
+    arguments, e.g. ``variant="public"``) makes ``hook.list_x(**listing)`` = ``hook.list_records``."""
+
+    def __init__(self, resource: str, doc: str, *, listing: bool = False, **fixed: Any) -> None:
+        self.resource, self.listing, self.fixed, self.__doc__ = resource, listing, fixed, doc
+
+    def __get__(self, hook: OneCodexBaseHook | None, owner: type | None = None) -> Callable[..., R]:
+        if hook is None:
+            return cast(Callable[..., R], self)
+        call = hook.list_records if self.listing else hook.get_record
+        return cast(Callable[..., R], functools.partial(call, self.resource, **self.fixed))
 
 
 def config_of(conn: Connection, extra: dict[str, Any]) -> tuple[ClientConfig, list[str]]:
@@ -80,8 +98,7 @@ class OneCodexBaseHook(OneCodexConnection):
     def close(self) -> None:
         """Close the HTTP session (a new one is opened on next use)."""
         if "client" in self.__dict__:
-            self.client.close()
-            del self.__dict__["client"]
+            self.__dict__.pop("client").close()
 
     def _perform(self, effect: Effect) -> Any:
         from airflow.sdk.log import mask_secret
@@ -93,29 +110,28 @@ class OneCodexBaseHook(OneCodexConnection):
         return result
 
     def run(self, op: Op[T]) -> T:
-        """Run an operation of :mod:`airflow_provider_onecodex.api`; pre-signed links in its
-        answers are registered with Airflow's secret masker as they arrive."""
+        """Run an operation of :mod:`airflow_provider_onecodex.api`; pre-signed links are masked."""
         return ops.run_op(op, self._perform)
 
     def get_record(self, resource: str, record_id: str) -> dict[str, Any]:
-        """``GET /api/v1/<resource>/<id>``; ``TypeError``/``ValueError`` for a bad resource or id
-        before any request; ``OneCodexNotFoundError`` on 404, ``OneCodexAuthError`` on 401-403."""
+        """``GET /api/v1/<resource>/<id>`` (``OneCodexNotFoundError``: 404; ``OneCodexAuthError``: 401-403)."""
         return self.run(ops.get_record(resource, record_id))
 
-    def list_records(
-        self, resource: str, *, max_records: int | None = DEFAULT_MAX_RECORDS, **listing: Any
-    ) -> list[dict[str, Any]]:
-        """``GET /api/v1/<resource>[/<variant>]``, every page: ``where``, ``sort``, ``per_page``,
-        ``max_pages``, ``variant`` as :class:`~airflow_provider_onecodex.api.ops.Listing`;
-        ``max_records`` defaults to :data:`~airflow_provider_onecodex.api.paging.DEFAULT_MAX_RECORDS`
-        (1000), ``None`` = all."""
-        return self.run(ops.list_records(resource, max_records=max_records, **listing))
+    def list_records(self, resource: str, **listing: Any) -> list[dict[str, Any]]:
+        """``GET /api/v1/<resource>``, every page; arguments of :class:`~airflow_provider_onecodex.api.ops.Listing`
+        (``where``, ``sort``, ``per_page``, ``variant``...); ``max_records`` 1000 by default, ``None`` = all."""
+        return self.run(ops.list_records(resource, **{"max_records": DEFAULT_MAX_RECORDS, **listing}))
 
-    def iter_records(
-        self, resource: str, *, max_records: int | None = DEFAULT_MAX_RECORDS, **listing: Any
-    ) -> Iterator[dict[str, Any]]:
+    def list_by_sample(
+        self, resource: str, sample_id: str | None = None, **listing: Any
+    ) -> list[dict[str, Any]]:
+        """:meth:`list_records` filtered by ``sample_id``, ``tax_id`` and ``analysis_type`` when given."""
+        filters = {k: listing.pop(k, None) for k in ("where", "analysis_type", "tax_id")}
+        return self.list_records(resource, where=analysis_where(sample_id, **filters), **listing)
+
+    def iter_records(self, resource: str, **listing: Any) -> Iterator[dict[str, Any]]:
         """:meth:`list_records`, lazily: stopping the iteration stops the requests."""
-        return self.client.iter_records(resource, max_records=max_records, **listing)
+        return self.client.iter_records(resource, **{"max_records": DEFAULT_MAX_RECORDS, **listing})
 
     def list_by_ids(self, resource: str, ids: list[str]) -> list[dict[str, Any]]:
         """Records of ``ids``, one ``$uri $in`` request per :data:`~airflow_provider_onecodex.api.batch.ID_BATCH`."""
@@ -129,7 +145,4 @@ class OneCodexBaseHook(OneCodexConnection):
         """``(ok, message)`` of :func:`airflow_provider_onecodex.api.client.check_connection`."""
         from airflow_provider_onecodex.api.client import check_connection
 
-        try:
-            return check_connection(self.config)
-        except OneCodexConfigError as exc:
-            return False, f"Connection settings are not usable: {exc}"
+        return check_connection(lambda: self.config)

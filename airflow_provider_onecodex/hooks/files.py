@@ -1,10 +1,7 @@
-"""Documents, webhook events, and downloads into a folder: :class:`OneCodexFilesHook`.
-
-Which files and under which names is decided by :mod:`airflow_provider_onecodex.api.files`;
-here they are streamed (plain client, no One Codex auth, sizes checked, SHA-256 computed) into
-``<destination>/<filename>``. ``destination``: an fsspec URL (``file://``, ``s3://``...), a local
-path or an ``ObjectStoragePath``; local folders are created. Downloads return
-``{filename, uri, size (bytes), sha256}`` (``uri``: where the file was written), never the link.
+"""Documents, webhook events, and downloads: files chosen and named by
+:mod:`airflow_provider_onecodex.api.files`, streamed (no One Codex auth, sizes checked, SHA-256)
+into ``<destination>/<filename>``; ``destination``: a URL (``file://``, ``s3://``...), a local path or
+an ``ObjectStoragePath``. Each returns ``{filename, uri, size (bytes), sha256}``, never the link.
 """
 
 from __future__ import annotations
@@ -13,34 +10,23 @@ from typing import Any, cast
 
 from airflow_provider_onecodex.api import files
 from airflow_provider_onecodex.api.downloads import Downloader
+from airflow_provider_onecodex.api.ops import Op
 from airflow_provider_onecodex.api.records import Document, DownloadedFile, DownloadUri, Event
-from airflow_provider_onecodex.hooks.base import OneCodexBaseHook
+from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
 from airflow_provider_onecodex.storage import prepare_folder, storage_path
 
 
 class OneCodexFilesHook(OneCodexBaseHook):
     """``/api/v1/documents``, ``/api/v1/events`` and the pre-signed downloads of any route."""
 
-    def list_documents(self, **listing: Any) -> list[Document]:
-        """``GET /api/v1/documents``."""
-        return cast(list[Document], self.list_records("documents", **listing))
-
-    def get_document(self, document_id: str) -> Document:
-        """``GET /api/v1/documents/{id}``."""
-        return cast(Document, self.get_record("documents", document_id))
+    get_document = Route[Document]("documents", "``GET /api/v1/documents/{id}``.")
+    get_event = Route[Event]("events", "``GET /api/v1/events/{id}``: ``{payload, status}``.")
+    list_documents = Route[list[Document]]("documents", "``GET /api/v1/documents``.", listing=True)
+    list_events = Route[list[Event]]("events", "``GET /api/v1/events`` (kept 30 days).", listing=True)
 
     def get_document_download_uri(self, document_id: str) -> DownloadUri:
-        """``POST /api/v1/documents/{id}/download_uri`` -> ``{download_uri, expires_in_hours}``;
-        never retried (each call may incur retrieval charges)."""
+        """``POST /api/v1/documents/{id}/download_uri`` -> ``{download_uri, expires_in_hours}`` (never retried)."""
         return cast(DownloadUri, self.run(files.document_download_uri(document_id)))
-
-    def list_events(self, **listing: Any) -> list[Event]:
-        """``GET /api/v1/events`` (webhook deliveries, kept 30 days)."""
-        return cast(list[Event], self.list_records("events", **listing))
-
-    def get_event(self, event_id: str) -> Event:
-        """``GET /api/v1/events/{id}``: ``{payload, status}``."""
-        return cast(Event, self.get_record("events", event_id))
 
     def download_analysis_files(
         self,
@@ -52,15 +38,14 @@ class OneCodexFilesHook(OneCodexBaseHook):
         destination_conn_id: str | None = None,
     ) -> list[DownloadedFile]:
         """An analysis's output files (``file_details``; ``filenames``: only these) into ``destination``."""
-        folder = storage_path(destination, destination_conn_id)
-        return self._fetch(self.run(files.analysis_files(resource, analysis_id, filenames=filenames)), folder)
+        op = files.analysis_files(resource, analysis_id, filenames=filenames)
+        return self._fetch(op, destination, destination_conn_id)
 
     def download_document(
         self, document_id: str, *, destination: object, destination_conn_id: str | None = None
     ) -> DownloadedFile:
         """A document (one ``POST download_uri``) into ``<destination>/<its filename>``."""
-        folder = storage_path(destination, destination_conn_id)
-        return self._fetch([self.run(files.document_file(document_id))], folder)[0]
+        return self._fetch(files.document_file(document_id), destination, destination_conn_id)[0]
 
     def download_readlevel(
         self,
@@ -70,12 +55,13 @@ class OneCodexFilesHook(OneCodexBaseHook):
         filename: str | None = None,
         destination_conn_id: str | None = None,
     ) -> DownloadedFile:
-        """A classification's read-level TSV (gzipped, stored as is), default name
-        ``<classification_id>.readlevel.tsv.gz``."""
-        folder = storage_path(destination, destination_conn_id)
-        return self._fetch([self.run(files.readlevel_file(classification_id, filename=filename))], folder)[0]
+        """A classification's read-level TSV (gzipped, as is), named ``<classification_id>.readlevel.tsv.gz``."""
+        op = files.readlevel_file(classification_id, filename=filename)
+        return self._fetch(op, destination, destination_conn_id)[0]
 
-    def _fetch(self, wanted: list[files.FileToFetch], folder: Any) -> list[DownloadedFile]:
+    def _fetch(self, op: Op[Any], destination: object, conn_id: str | None) -> list[DownloadedFile]:
+        folder = storage_path(destination, conn_id)  # a bad destination fails before any request
+        wanted = self.run(op)
         prepare_folder(folder)
         with Downloader(self.config.timeout, self.config.retry) as downloader:
-            return downloader.download_files(wanted, folder)
+            return downloader.download_files(wanted if isinstance(wanted, list) else [wanted], folder)

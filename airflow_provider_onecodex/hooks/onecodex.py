@@ -1,10 +1,5 @@
-"""The One Codex hooks: :class:`OneCodexHook` (sync, requests) and :class:`OneCodexAsyncHook`
-(async, httpx, for triggers).
-
-``OneCodexHook`` is composed of one hook per concept, each a subclass of
-:class:`~airflow_provider_onecodex.hooks.base.OneCodexBaseHook` in its own module; a new concept
-is a new module and one more base class below. Every method runs an operation of
-:mod:`airflow_provider_onecodex.api` (``return self.run(op)``): nothing is decided here.
+"""The hooks: :class:`OneCodexHook` (requests), composed of one hook per concept (a new concept is
+a new module and one more base class below), and :class:`OneCodexAsyncHook` (httpx, for triggers).
 """
 
 from __future__ import annotations
@@ -19,7 +14,6 @@ from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.ops import Op, T
-from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
 from airflow_provider_onecodex.api.records import Sample
 from airflow_provider_onecodex.hooks.analyses import OneCodexAnalysesHook
 from airflow_provider_onecodex.hooks.base import OneCodexConnection, config_of
@@ -31,21 +25,13 @@ if TYPE_CHECKING:
 
 
 class OneCodexHook(OneCodexSamplesHook, OneCodexAnalysesHook, OneCodexFilesHook):
-    """Synchronous access to One Codex, one ``requests.Session`` per hook.
-
-    :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``). No I/O happens
-        in ``__init__``: the connection is read on first use.
-    """
+    """One Codex for operators and sensors; ``onecodex_conn_id`` default ``onecodex_default``, read
+    on first use (no I/O in ``__init__``), one ``requests.Session`` per hook."""
 
 
 class OneCodexAsyncHook(OneCodexConnection):
-    """Async access to One Codex for deferrable code: what the triggers call, nothing more.
-
-    The connection is read with ``await BaseHook.aget_connection(...)``; nothing blocks the loop.
-    Same operations, errors and masking as :class:`OneCodexHook`.
-
-    :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
-    """
+    """What the triggers call, nothing more: the same operations and errors as :class:`OneCodexHook`;
+    the connection is read with ``await BaseHook.aget_connection(...)`` (nothing blocks the loop)."""
 
     hook_name = "One Codex (async)"
 
@@ -93,11 +79,10 @@ class OneCodexAsyncHook(OneCodexConnection):
         """``GET /api/v1/samples/{id}`` (the sample trigger's poll)."""
         return cast(Sample, await self.get_record("samples", sample_id))
 
-    async def list_records(
-        self, resource: str, *, max_records: int | None = DEFAULT_MAX_RECORDS, **listing: Any
-    ) -> list[dict[str, Any]]:
-        """A listing as :meth:`OneCodexHook.list_records` (the poller's, by sample)."""
-        return await self.run(ops.list_records(resource, max_records=max_records, **listing))
+    async def list_records(self, resource: str, **listing: Any) -> list[dict[str, Any]]:
+        """A listing as :meth:`OneCodexHook.list_records`, but every record by default (``max_records``
+        ``None``): the poller's wait on whole samples must see them all."""
+        return await self.run(ops.list_records(resource, **listing))
 
     async def list_by_ids(self, resource: str, ids: list[str]) -> list[dict[str, Any]]:
         """:meth:`OneCodexHook.list_by_ids` (the poller's batched poll)."""

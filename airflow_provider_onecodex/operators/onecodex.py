@@ -9,10 +9,7 @@ parse): the hook and its HTTP stack load when a task runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
-
-from airflow.sdk import BaseOperator
 
 from airflow_provider_onecodex.api.ids import record_id, validate_id
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
@@ -22,32 +19,28 @@ from airflow_provider_onecodex.api.results import (
     DEFAULT_TOP_N,
     DEFAULT_XCOM_MAX_BYTES,
     validate_results_resource,
+    validate_top_n,
     validate_xcom_max_bytes,
 )
 from airflow_provider_onecodex.api.weblinks import web_url
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
+from airflow_provider_onecodex.operators.base import OneCodexOperator
+
+# The sample-writing operators live in operators/samples.py; the documented import path
+# (airflow_provider_onecodex.operators.onecodex) serves every operator.
+from airflow_provider_onecodex.operators.samples import (
+    OneCodexTagSampleOperator as OneCodexTagSampleOperator,
+)
+from airflow_provider_onecodex.operators.samples import (
+    OneCodexUpdateMetadataOperator as OneCodexUpdateMetadataOperator,
+)
+from airflow_provider_onecodex.storage import check_destination
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
-
-class _OneCodexOperator(BaseOperator):
-    """Holds the connection id and the lazily built hook."""
-
-    def __init__(self, *, onecodex_conn_id: str = "onecodex_default", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.onecodex_conn_id = onecodex_conn_id
-
-    @cached_property
-    def hook(self) -> OneCodexHook:
-        from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
-
-        return OneCodexHook(self.onecodex_conn_id)
-
-
-class OneCodexGetRecordOperator(_OneCodexOperator):
+class OneCodexGetRecordOperator(OneCodexOperator):
     """Fetch one record: ``GET /api/v1/<resource>/<record_id>``; XCom value: the record (a dict).
 
     :param resource: ``alignments``, ``analyses``, ``classifications``, ``panels``, ``samples``,
@@ -92,7 +85,7 @@ class OneCodexGetAlignmentOperator(OneCodexGetRecordOperator):
         return super().execute(context)
 
 
-class OneCodexListRecordsOperator(_OneCodexOperator):
+class OneCodexListRecordsOperator(OneCodexOperator):
     """List records: ``GET /api/v1/<resource>[/public|/organization]``; XCom value: a list of dicts.
 
     :param resource: the route to list (see :class:`OneCodexGetRecordOperator`).
@@ -174,24 +167,7 @@ class OneCodexListAlignmentsOperator(OneCodexListRecordsOperator):
 # -- sample workflow steps: results, files, metadata, tags ---------------------------------------
 
 
-def _check_top_n(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"top_n must be a positive int, got {value!r}")
-    return value
-
-
-def _check_destination(destination: object, conn_id: str | None, *, required: bool) -> None:
-    """Refuse a bad destination after templating and before any request."""
-    if destination is None or destination == "":
-        if required:
-            raise ValueError("destination is required: a folder URL (file://, s3://...) or a local path")
-        return
-    from airflow_provider_onecodex.storage import storage_path
-
-    storage_path(destination, conn_id)
-
-
-class OneCodexFetchResultsOperator(_OneCodexOperator):
+class OneCodexFetchResultsOperator(OneCodexOperator):
     """Fetch an analysis's results: ``GET /api/v1/<resource>/{id}/results`` (classifications through
     their pre-signed ``results_uri``, gzip/zstd decoded, falling back to ``/results``).
 
@@ -267,8 +243,8 @@ class OneCodexFetchResultsOperator(_OneCodexOperator):
         resource = validate_results_resource(self.resource)
         analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
         max_bytes = validate_xcom_max_bytes(self.xcom_max_bytes)
-        top_n = _check_top_n(self.top_n)
-        _check_destination(self.destination, self.destination_conn_id, required=False)
+        top_n = validate_top_n(self.top_n)
+        check_destination(self.destination, self.destination_conn_id, required=False)
         self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
         record = self.hook.get_record(resource, analysis_id)
         completion = completion_of(record, analysis_id)
@@ -291,7 +267,7 @@ class OneCodexFetchResultsOperator(_OneCodexOperator):
         )
 
 
-class OneCodexDownloadFilesOperator(_OneCodexOperator):
+class OneCodexDownloadFilesOperator(OneCodexOperator):
     """Stream an analysis's output files (``GET .../file_details``, then each pre-signed ``url``
     with a plain client) into the folder ``destination``, sizes checked against the API's.
 
@@ -337,7 +313,7 @@ class OneCodexDownloadFilesOperator(_OneCodexOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         resource = validate_results_resource(self.resource)
         analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
-        _check_destination(self.destination, self.destination_conn_id, required=True)
+        check_destination(self.destination, self.destination_conn_id, required=True)
         self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
         files = self.hook.download_analysis_files(
             analysis_id,
@@ -348,71 +324,3 @@ class OneCodexDownloadFilesOperator(_OneCodexOperator):
         )
         self.log.info("Downloaded %d files of %s %s", len(files), resource, analysis_id)
         return [dict(f) for f in files]
-
-
-class OneCodexUpdateMetadataOperator(_OneCodexOperator):
-    """Change a sample's metadata: ``PATCH /api/v1/metadata/{id}`` with only ``fields``.
-
-    XCom value: the updated metadata record.
-
-    :param sample_id: the sample whose metadata to change (its record is found through the sample).
-    :param metadata_id: or the metadata record's id directly. Give exactly one of the two.
-    :param fields: e.g. ``{"custom": {"qc_verdict": "pass"}}`` (templated, values included).
-        ``sample``, ``$uri`` and ``updated_at`` are refused before any request.
-    :param merge_custom: merge ``custom`` over the current keys (default True) instead of replacing it.
-    """
-
-    template_fields: Sequence[str] = ("sample_id", "metadata_id", "fields", "onecodex_conn_id")
-
-    def __init__(
-        self,
-        *,
-        fields: dict[str, Any],
-        sample_id: str | None = None,
-        metadata_id: str | None = None,
-        merge_custom: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.fields = fields
-        self.sample_id = sample_id
-        self.metadata_id = metadata_id
-        self.merge_custom = merge_custom
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        if (self.sample_id is None) == (self.metadata_id is None):
-            raise ValueError(
-                f"give exactly one of sample_id and metadata_id, got sample_id={self.sample_id!r}, "
-                f"metadata_id={self.metadata_id!r}"
-            )
-        merge = self.merge_custom
-        if self.sample_id is not None:
-            record = self.hook.update_sample_metadata(self.sample_id, fields=self.fields, merge_custom=merge)
-        else:
-            record = self.hook.update_metadata(str(self.metadata_id), fields=self.fields, merge_custom=merge)
-        self.log.info("Updated metadata of %s", record.get("$uri"))
-        return dict(record)
-
-
-class OneCodexTagSampleOperator(_OneCodexOperator):
-    """Add tags (by name) to a sample, keeping its other tags: ``PATCH /api/v1/samples/{id}``.
-
-    XCom value: the sample record after the change.
-
-    :param sample_id: 16 lowercase hex characters.
-    :param tags: names to add (1-30 characters each); new names create tags.
-    :param remove: names to take off, e.g. a previous QC verdict's tag.
-    """
-
-    template_fields: Sequence[str] = ("sample_id", "tags", "remove", "onecodex_conn_id")
-
-    def __init__(
-        self, *, sample_id: str, tags: list[str], remove: list[str] | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.sample_id = sample_id
-        self.tags = tags
-        self.remove = remove
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        return dict(self.hook.tag_sample(self.sample_id, tags=self.tags, remove=self.remove))

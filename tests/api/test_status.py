@@ -23,7 +23,6 @@ OTHER = "fedcba9876543210"
 def test_not_complete_is_pending(record):
     result = completion_of(record, ASKED)
     assert result == Completion(ASKED, AnalysisState.PENDING, None)
-    assert not result.state.is_terminal()
     assert result.describe() == f"{ASKED} pending"
 
 
@@ -31,7 +30,6 @@ def test_not_complete_is_pending(record):
 def test_complete_and_success_is_succeeded(error_msg):
     result = completion_of({"complete": True, "success": True, "error_msg": error_msg}, ASKED)
     assert result.state is AnalysisState.SUCCEEDED
-    assert result.state.is_terminal()
     assert result.analysis_id == ASKED
     assert result.describe() == f"{ASKED} succeeded"
 
@@ -39,7 +37,6 @@ def test_complete_and_success_is_succeeded(error_msg):
 def test_complete_and_not_success_is_failed_with_error_msg():
     result = completion_of({"complete": True, "success": False, "error_msg": "reference not found"}, ASKED)
     assert result.state is AnalysisState.FAILED
-    assert result.state.is_terminal()
     assert result.error_msg == "reference not found"
     assert result.describe() == f"{ASKED} failed: reference not found"
 

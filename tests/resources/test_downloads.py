@@ -5,11 +5,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 
-import httpx
 import pytest
 
+from airflow_provider_onecodex.api.async_client import AsyncOneCodexClient
+from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.downloads import (
-    AsyncDownloader,
     Downloader,
     OneCodexDownloadError,
     OneCodexDownloadSizeError,
@@ -17,6 +17,7 @@ from airflow_provider_onecodex.api.downloads import (
     url_secrets,
 )
 from airflow_provider_onecodex.api.errors import OneCodexResponseError
+from airflow_provider_onecodex.api.ops import FetchUrl
 from airflow_provider_onecodex.api.records import redact_url
 from airflow_provider_onecodex.api.retry import RetryPolicy
 
@@ -142,61 +143,21 @@ def test_zstd_needs_the_zstandard_module():
             decompress(frame)
 
 
-# -- async twin -------------------------------------------------------------------------------------
+# -- the async executor -----------------------------------------------------------------------------
 
 
-def streamed(status: int, body: bytes) -> httpx.Response:
-    """A response that streams like one off the network (``content=bytes`` would be pre-read)."""
-
-    async def chunks():
-        yield body
-
-    return httpx.Response(status, content=chunks())
+def _fetch(url):
+    return (yield FetchUrl(url))
 
 
-@pytest.fixture
-def seen(monkeypatch):
-    """Every httpx.AsyncClient talks to a MockTransport answering from ``seen.handler``."""
-
-    class Seen:
-        requests: list[httpx.Request] = []
-        handler = staticmethod(lambda request: streamed(200, BODY))
-
-    real = httpx.AsyncClient
-
-    def client(*args, **kwargs):
-        def handle(request):
-            Seen.requests.append(request)
-            return Seen.handler(request)
-
-        return real(*args, transport=httpx.MockTransport(handle), **kwargs)
-
-    monkeypatch.setattr(httpx, "AsyncClient", client)
-    Seen.requests = []
-    return Seen
-
-
-async def test_async_download_has_the_same_checks(seen, tmp_path):
-    sleeps: list[float] = []
-
-    async def sleep(seconds):
-        sleeps.append(seconds)
-
-    downloader = AsyncDownloader((1.0, 2.0), RetryPolicy(max_attempts=2), sleep=sleep)
-    assert await downloader.fetch_bytes(URL, expected_size=len(BODY)) == BODY
-    headers = seen.requests[0].headers
-    assert "authorization" not in headers and "x-api-key" not in headers and "user-agent" not in headers
-
-    with pytest.raises(OneCodexDownloadSizeError):
-        await downloader.fetch_bytes(URL, expected_size=len(BODY) + 1)
-
-    seen.handler = lambda request: streamed(403, S3_EXPIRED)
-    with pytest.raises(OneCodexDownloadError, match="AccessDenied") as info:
-        await downloader.fetch_bytes(URL)
+async def test_the_async_executor_fetches_with_the_one_downloader_off_the_event_loop(requests_mock):
+    requests_mock.get(URL, content=BODY, headers={"Content-Length": str(len(BODY))})
+    config = ClientConfig(api_key="0ddba11c0ffee5ecre7deadbeef12345", base_url="http://onecodex.test")
+    async with AsyncOneCodexClient(config) as client:
+        assert await client.run(_fetch(URL)) == BODY
+        headers = requests_mock.last_request.headers
+        assert "Authorization" not in headers and "X-API-Key" not in headers
+        requests_mock.get(URL, status_code=403, content=S3_EXPIRED)
+        with pytest.raises(OneCodexDownloadError, match="AccessDenied") as info:
+            await client.run(_fetch(URL))
     assert SIGNATURE not in str(info.value)
-
-    seen.handler = lambda request: streamed(503, b"")
-    with pytest.raises(OneCodexDownloadError, match="503"):
-        await downloader.fetch_bytes(URL)
-    assert len(sleeps) == 1
-    await downloader.aclose()
