@@ -42,7 +42,8 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
 
     :param analysis_id: one analysis id (16 hex characters); the XCom value is its record.
     :param analysis_ids: several ids; the XCom value is the list of records, in this order.
-        Polled with one listing request per 100 ids, not one GET each.
+        Polled with one listing request per :data:`~airflow_provider_onecodex.api.batch.ID_BATCH`
+        (62) ids, not one GET each.
     :param sample_id: wait for every analysis of this sample on ``resource`` (e.g. all its
         classifications); the XCom value is the list of records.
     :param analysis_type: with ``sample_id`` on ``resource="analyses"``, only this type

@@ -329,3 +329,21 @@ async def test_concurrent_first_calls_share_one_async_client(sim, connect, monke
     records = await asyncio.gather(*(hook.get_record("alignments", "a1a1000000001280") for _ in range(5)))
     assert {r["$uri"] for r in records} == {"/api/v1/alignments/a1a1000000001280"}
     await hook.aclose()
+
+
+@pytest.mark.parametrize("filename", ["../escape.tsv.gz", "a/b.tsv", ".", ""])
+def test_an_unsafe_download_name_is_a_value_error_before_any_request(sim, connect, tmp_path, filename) -> None:
+    from airflow_provider_onecodex.api.errors import OneCodexError
+
+    with pytest.raises(ValueError, match="filename must be a plain file name") as info:
+        OneCodexHook().download_readlevel("c1a5000000000001", destination=tmp_path, filename=filename)
+    assert not isinstance(info.value, OneCodexError)
+    assert sim.state.count() == 0 and list(tmp_path.iterdir()) == []
+
+
+def test_a_listing_past_max_pages_is_a_permanent_value_error(sim, connect) -> None:
+    from airflow_provider_onecodex.api.errors import is_transient
+
+    with pytest.raises(ValueError, match="max_pages=1") as info:
+        OneCodexHook().list_alignments(per_page=1, max_pages=1, max_records=None)
+    assert not is_transient(info.value) and sim.state.count() == 1

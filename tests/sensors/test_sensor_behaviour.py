@@ -16,6 +16,7 @@ from airflow.sdk.exceptions import (
 )
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
+GOOD = "0123456789abcdef"
 MODES = ("poke", "reschedule", "deferrable")
 
 
@@ -230,6 +231,38 @@ def test_analysis_type_only_applies_to_analyses(sim, connect) -> None:
     ):
         sensor.execute({})
     assert sim.state.count() == 0
+
+
+def test_analysis_sensor_messages_name_the_parameter_given_whatever_the_resource(sim, connect) -> None:
+    from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor
+
+    sensor = OneCodexAnalysisSensor(task_id="wait", resource="classifications", analysis_id="XYZ")
+    with pytest.raises(ValueError, match="analysis_id must be a One Codex id") as info:
+        sensor.execute({})
+    assert "classification_id" not in str(info.value)
+    both = OneCodexAnalysisSensor(task_id="w2", resource="panels", analysis_id=GOOD, sample_id=DEMO_SAMPLE)
+    with pytest.raises(ValueError, match="give exactly one of analysis_id, analysis_ids or sample_id"):
+        both.execute({})
+    assert sim.state.count() == 0
+
+
+@pytest.mark.parametrize("argument", ["resource", "analysis_id", "analysis_ids", "analysis_type"])
+def test_alignment_sensor_refuses_analysis_arguments(argument) -> None:
+    from airflow_provider_onecodex.sensors.onecodex import OneCodexAlignmentSensor
+
+    with pytest.raises(TypeError, match=f"OneCodexAlignmentSensor does not take {argument}"):
+        OneCodexAlignmentSensor(task_id="wait", alignment_id=GOOD, **{argument: "analyses"})
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_never_fail_skips_a_failed_analysis_in_poke_and_on_the_first_deferrable_poke(
+    sim, connect, deferrable
+) -> None:
+    (aid,) = _pending_alignments(sim, 1)
+    sim.state.set_outcome(aid, success=False, error_msg="reference not found")
+    sensor = alignment_sensor(alignment_id=aid, never_fail=True, deferrable=deferrable)
+    with pytest.raises(AirflowSkipException, match="never_fail"):
+        sensor.execute({})
 
 
 @pytest.mark.parametrize(
