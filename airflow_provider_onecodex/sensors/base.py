@@ -168,9 +168,12 @@ class OneCodexWaitSensor(BaseSensorOperator):
         ``soft_fail`` and ``never_fail``); :meth:`poke` defers when ``deferrable``."""
         self._check_wait_args()
         self._validate()  # before any request
-        # Airflow restarts a poke-mode timeout at each try: count from the wait's first start.
-        # In reschedule mode Airflow itself counts from the first reschedule.
-        self._deadline = None if self.reschedule else self._wait_started_at(context) + float(self.timeout)
+        if self.reschedule and not self.deferrable:
+            self._deadline = None  # Airflow counts a reschedule-mode timeout from the first reschedule
+        else:
+            # Airflow restarts a poke-mode timeout at each try: count from the wait's first start.
+            started = time.time() if self.reschedule else self._wait_started_at(context)
+            self._deadline = started + float(self.timeout)
         return super().execute(context)
 
     def poke(self, context: Context) -> PokeReturnValue:
