@@ -1,9 +1,9 @@
 """Many records by id in few requests: ``GET /api/v1/<resource>?where={"$uri": {"$in": [...]}}``.
 
 One listing request per :data:`ID_BATCH` ids. The ids travel in the URL's query string, so the
-batch is sized for the request line, not for One Codex's page size (up to 1000): gunicorn, which
-serves the One Codex API, refuses request lines over 4094 bytes (``limit_request_line``), and many
-proxies sit at 4-8 KB. With every character of ``"/api/v1/<resource>/<16 hex>",`` percent-encoded
+batch is sized for the request line, not for One Codex's page size (up to 1000): gunicorn, a common
+server of Flask APIs such as One Codex's, refuses request lines over 4094 bytes by default
+(``limit_request_line``), and many proxies sit at 4-8 KB. With every character of ``"/api/v1/<resource>/<16 hex>",`` percent-encoded
 (what ``requests`` does; ``httpx`` encodes less) an id costs at most :data:`ENCODED_URI_BYTES`
 bytes for the longest resource name; :data:`LINE_OVERHEAD` bytes cover the method, the route, the
 rest of the ``where`` clause, ``page``/``per_page`` and ``HTTP/1.1``.
