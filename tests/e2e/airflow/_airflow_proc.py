@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DAGS_FOLDER = REPO / "dags_examples"
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow") if (BIN / "airflow").exists() else "airflow"

@@ -11,8 +11,21 @@ import pytest
 from airflow_provider_onecodex.api.errors import OneCodexConnectionError
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
-
-from .conftest import ALIGNMENTS, GOOD_ID, LATER, MODES, SAMPLE_ID, RequestClock, alignment_sensor
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+    ALIGNMENTS,
+    GOOD_ID,
+    LATER,
+    MODES,
+    SAMPLE_ID,
+    RequestClock,
+    alignment_sensor,
+    connect,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
+)
 
 READ_TIMEOUT = 0.5
 SLACK = 1.5  # seconds of overhead allowed per attempt on a busy machine

@@ -14,7 +14,16 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from .conftest import GOOD_ID, SAMPLE_ID
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+    GOOD_ID,
+    SAMPLE_ID,
+    connect,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
+)
 
 SAMPLE_URI = f"/api/v1/samples/{SAMPLE_ID}"
 ALIGNMENT_URI = f"/api/v1/alignments/{GOOD_ID}"

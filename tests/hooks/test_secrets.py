@@ -22,8 +22,20 @@ from airflow_provider_onecodex.api.config import OneCodexConfigError
 from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthError
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
-
-from .conftest import ALIGNMENTS, GOOD_ID, LATER, SAMPLE_ID, RequestClock, first_event
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+    ALIGNMENTS,
+    GOOD_ID,
+    LATER,
+    SAMPLE_ID,
+    RequestClock,
+    connect,
+    first_event,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
+)
 
 WRONG_KEY = "feedfacefeedfacefeedfacefeedface"
 OTHER_KEY = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"  # what ~/.onecodex and ONE_CODEX_API_KEY hold

@@ -18,8 +18,15 @@ from airflow_provider_onecodex.api.paging import next_page, pager_of
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.scenario import make_bulk_scenario
 from airflow_provider_onecodex.testing.server import SimulatorServer
-
-from .conftest import ALIGNMENTS
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+    ALIGNMENTS,
+    connect,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
+)
 
 N = 10
 SORT = {"created_at": False}

@@ -7,8 +7,16 @@ import pytest
 import requests
 
 from airflow_provider_onecodex.api.errors import OneCodexServerError
-
-from .conftest import ALIGNMENTS, GOOD_ID
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+    ALIGNMENTS,
+    GOOD_ID,
+    connect,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
+)
 
 
 def test_admin_routes_switch_faults_at_run_time_and_count_them(onecodex_simulator, connect):

@@ -10,7 +10,18 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from .conftest import ALIGNMENTS, GOOD_ID, RequestClock, alignment_sensor
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+    ALIGNMENTS,
+    GOOD_ID,
+    RequestClock,
+    alignment_sensor,
+    connect,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
+)
 
 
 def success_null(record):

@@ -13,8 +13,20 @@ import pytest
 from airflow_provider_onecodex.api.errors import OneCodexRateLimitError
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
-
-from .conftest import ALIGNMENTS, GOOD_ID, LATER, MODES, RequestClock, alignment_sensor
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+    ALIGNMENTS,
+    GOOD_ID,
+    LATER,
+    MODES,
+    RequestClock,
+    alignment_sensor,
+    connect,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
+)
 
 
 class Sleeps:

@@ -15,8 +15,17 @@ from airflow_provider_onecodex.operators.onecodex import (
 )
 from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor
 from airflow_provider_onecodex.testing.faults import Fault
-
-from .conftest import ALIGNMENTS, GOOD_ID, SAMPLE_ID
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+    ALIGNMENTS,
+    GOOD_ID,
+    SAMPLE_ID,
+    connect,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
+)
 
 
 @pytest.mark.parametrize("analysis_type", ["bogus", "Alignment", "alignments", ""])

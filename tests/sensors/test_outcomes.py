@@ -12,8 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
-
-from .conftest import (
+from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
     ALIGNMENTS,
     FAILED_ID,
     FAILED_MSG,
@@ -22,6 +21,12 @@ from .conftest import (
     MODES,
     RequestClock,
     alignment_sensor,
+    connect,
+    fresh_sim,
+    onecodex_simulator,
+    shared_sim,
+    timed_sim,
+    waits,
 )
 
 WRONG_KEY = "ffffffffffffffffffffffffffffffff"
@@ -90,8 +95,7 @@ def test_a_rejected_key_fails_at_once_about_authentication(mode, onecodex_simula
 def test_a_rejected_key_fails_the_trigger_with_one_request(onecodex_simulator, connect):
     from airflow_provider_onecodex.api.waiting import WaitSpec
     from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
-
-    from .conftest import first_event
+    from tests._reliability import first_event
 
     conn_id = connect(onecodex_simulator, password=WRONG_KEY)
     trigger = OneCodexAnalysisTrigger(
