@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from airflow_provider_onecodex.api.ids import build_uri, id_from_uri, is_valid_id, ref
 from airflow_provider_onecodex.testing import results as generated
+from airflow_provider_onecodex.testing.errors import InvalidChange, NotAvailable, NotFound, PresignRefused
 from airflow_provider_onecodex.testing.faults import FaultInjector, RequestLog, RequestRecord
 from airflow_provider_onecodex.testing.scenario import (
     ANALYSIS_ROUTES,
@@ -47,28 +48,6 @@ from airflow_provider_onecodex.testing.scenario import (
     iso,
     load_scenario,
 )
-
-
-class NotFound(KeyError):
-    """No record with that id (the API answers 404)."""
-
-
-class InvalidChange(ValueError):
-    """A rejected write, e.g. a metadata PATCH touching ``sample`` (the API answers 400)."""
-
-
-class NotAvailable(KeyError):
-    """Results of an analysis that has not succeeded (the API answers 404, as documented for
-    failed analyses)."""
-
-
-class PresignRefused(Exception):
-    """A request to a pre-signed link that S3 would refuse: ``status``, S3 error ``code``, ``message``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
 
 SAMPLE_PATCH_FIELDS = ("tags", "project", "visibility")
 VISIBILITIES = ("public", "shared", "private", "importing", "awaiting data")
