@@ -19,7 +19,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_onecodex.testing import admin_routes, file_routes, record_routes
-from airflow_provider_onecodex.testing.faults import FaultLayer, Receive, Scope, Send
+from airflow_provider_onecodex.testing.fault_layer import FaultLayer
+from airflow_provider_onecodex.testing.faults import Receive, Scope, Send
 from airflow_provider_onecodex.testing.routing import (
     MESSAGES,
     NOT_FOUND_MESSAGE,
