@@ -1,8 +1,8 @@
 """Issue 7: listing 10,000 alignments and fetching 1,000 one by one (worker process).
 
 ``python -m bench.listing`` reads ``{"reps", "page_sizes", "sizes", "n_fetch", "official_python"}``
-as JSON on stdin, starts its own simulator process (all analyses complete at 0 s on a clock that never moves,
-so listings are memoized: see :mod:`bench.simproc`), and prints one JSON line:
+as JSON on stdin, starts its own simulator process (all analyses complete at 0 s on a clock that never moves; see
+:mod:`bench.simproc`), and prints one JSON line:
 
 - ``list[variant][per_page/size]``: ``[[wall_s, cpu_s], ...]`` per repetition, variants
   ``raw`` (hand-written requests loop over the same pages: the floor), ``hook_list``
@@ -54,7 +54,7 @@ def _peak(fn: Callable[[], int]) -> int:
 
 def main() -> None:
     req = json.loads(sys.stdin.read())
-    from airflow_provider_onecodex.testing.scenario import make_bulk_scenario
+    from bench.scenarios import make_bulk_scenario
 
     total = max(req["sizes"])
     scenario = make_bulk_scenario(total, seed=7, max_complete_after=0.0)

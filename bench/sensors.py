@@ -102,7 +102,7 @@ def _run_mode(sim: Simulator, mode: str, completes: dict[str, float], interval: 
 
 def main() -> None:
     req = json.loads(sys.stdin.read())
-    from airflow_provider_onecodex.testing.scenario import make_bulk_scenario
+    from bench.scenarios import make_bulk_scenario
 
     scenario = make_bulk_scenario(
         int(req["n"]), seed=int(req["seed"]), failure_rate=0.1, max_complete_after=float(req["spread"])

@@ -12,15 +12,10 @@ line ``{"url", "api_key", "t0"}``; then it answers one JSON line per command rea
 - ``quit`` (or end of input): stop.
 
 The simulator runs out of the benchmark's process so that its CPU time, memory and GIL do not
-count against the client being measured. Two bench-only adjustments, both stated in
-docs/benchmarks.md:
+count against the client being measured. One bench-only adjustment, stated in docs/benchmarks.md
+(list routes need none: the simulator answers ``$uri``/``sample`` lookups from indexes and renders
+only the page asked for when nothing filters or sorts):
 
-- a list route's rendering is memoized per reading of the simulator clock. The simulator renders
-  every record of a route on every list request (O(total) per page or per ``$uri $in`` poll),
-  which would make a 10,000-record listing at 50 per page cost the server ~20 s, and a sensor's
-  one-id poll cost O(N) with N alignments in the scenario. Records are a pure function of the
-  clock (nothing changes them at run time here), so this changes no answer; it only helps on the
-  manual clock, which moves between rounds only (on the real clock every reading differs).
 - accepted connections get ``TCP_NODELAY``: the simulator's listening socket is created with
   protocol 0, so asyncio does not set ``TCP_NODELAY`` on accepted sockets, and every keep-alive
   response (headers and body written separately) stalls ~40 ms on Nagle + delayed ACK. Creating
@@ -34,7 +29,6 @@ import json
 import socket
 import sys
 import types
-from collections.abc import Callable
 from typing import Any
 
 
@@ -52,22 +46,6 @@ def _tcp_socket_module() -> Any:
 
     shim.socket = tcp_socket  # type: ignore[attr-defined]
     return shim
-
-
-def _memoize_listings(state: Any) -> None:
-    original: Callable[..., list[dict[str, Any]]] = state.list_json
-    latest: dict[tuple[str, str | None], tuple[float, list[dict[str, Any]]]] = {}
-
-    def list_json(resource: str, scope: str | None = None) -> list[dict[str, Any]]:
-        now = state.elapsed()
-        hit = latest.get((resource, scope))
-        if hit is not None and hit[0] == now:
-            return hit[1]
-        records = original(resource, scope)
-        latest[resource, scope] = (now, records)
-        return records
-
-    state.list_json = list_json
 
 
 def _reply(data: dict[str, Any]) -> None:
@@ -88,7 +66,6 @@ def main() -> int:
     clock = ManualClock() if args.manual_clock else None
     server = server_module.SimulatorServer(scenario=args.scenario, clock=clock)
     state = server.state
-    _memoize_listings(state)
     server.start()
     _reply({"url": server.base_url, "api_key": server.api_key, "t0": state._t0})
     try:

@@ -338,8 +338,8 @@ def run_soak(
     :param max_retries: connection extra: retries of one request after its first attempt.
     :param retry_initial_wait: connection extra: first retry backoff, s.
     """
-    from airflow_provider_onecodex.testing.scenario import make_bulk_scenario
     from airflow_provider_onecodex.testing.server import SimulatorServer
+    from bench.scenarios import make_bulk_scenario
 
     scenario = make_bulk_scenario(n, seed=seed, failure_rate=failure_rate, max_complete_after=spread)
     analyses = {a["id"]: a for a in scenario["analyses"]}

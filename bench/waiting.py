@@ -39,7 +39,7 @@ DEADLINE = 90.0  # seconds: a latency phase that runs longer than this is cut of
 
 
 def _scenario(n: int, spread: float, seed: int) -> tuple[dict[str, Any], list[str]]:
-    from airflow_provider_onecodex.testing.scenario import make_bulk_scenario
+    from bench.scenarios import make_bulk_scenario
 
     scenario = make_bulk_scenario(n, seed=seed, failure_rate=0.1, max_complete_after=spread)
     real = scenario["analyses"]

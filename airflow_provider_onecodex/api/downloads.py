@@ -13,8 +13,8 @@ One implementation on ``requests`` (the async executor runs it in a worker threa
   fresh link, 429, 5xx); ``download_uri`` links are fetched, never requested again by retries;
 - URLs are never logged or put in exceptions in full: they carry signatures. :func:`redact_url` keeps
   scheme, host and path;
-- classification ``results_uri`` bodies may be gzip (magic ``1f 8b``), zstd (``28 b5 2f fd``; decoded
-  when the ``zstandard`` module is installed) or plain JSON.
+- classification ``results_uri`` bodies may be gzip (magic ``1f 8b``), zstd (``28 b5 2f fd``, as One Codex
+  serves them; ``zstandard`` is a dependency) or plain JSON.
 """
 
 from __future__ import annotations
@@ -133,8 +133,7 @@ def sniff_compression(data: bytes) -> str | None:
 def decompress(data: bytes, *, max_bytes: int = MAX_IN_MEMORY, what: str = "body") -> bytes:
     """``data`` decoded when gzip or zstd (by magic bytes), else as is.
 
-    :raises OneCodexResponseError: corrupt data, output over ``max_bytes``, or zstd without the
-        ``zstandard`` module (the message says to install it).
+    :raises OneCodexResponseError: corrupt or truncated data, or output over ``max_bytes``.
     """
     kind = sniff_compression(data)
     if kind == "gzip":
@@ -147,15 +146,16 @@ def decompress(data: bytes, *, max_bytes: int = MAX_IN_MEMORY, what: str = "body
             raise OneCodexResponseError(200, "GET", what, f"decompresses to more than {max_bytes} bytes")
         return out
     if kind == "zstd":
+        import zstandard  # a dependency; imported here to keep DAG-parse imports light
+
         try:
-            import zstandard
-        except ImportError:
-            raise OneCodexResponseError(
-                200, "GET", what, "zstd-compressed; install the 'zstandard' package to decode it"
-            ) from None
-        try:
-            reader = zstandard.ZstdDecompressor().stream_reader(data)
-            out = reader.read(max_bytes + 1)
+            out = zstandard.ZstdDecompressor().stream_reader(data).read(max_bytes + 1)
+            if len(out) <= max_bytes:
+                # the streaming reader stops quietly on a cut frame: check the frame is whole
+                check = zstandard.ZstdDecompressor().decompressobj()
+                check.decompress(data)
+                if not check.eof:
+                    raise zstandard.ZstdError("truncated frame")
         except zstandard.ZstdError as exc:
             raise OneCodexResponseError(200, "GET", what, f"corrupt zstd data: {exc}") from None
         if len(out) > max_bytes:

@@ -3,8 +3,7 @@
 - :class:`~airflow_provider_onecodex.testing.server.SimulatorServer`: real HTTP on loopback.
 - :class:`~airflow_provider_onecodex.testing.state.SimulatorState`: records, clock, run-time
   changes (``add_alignment``, ``set_outcome``), request log and fault injector (``.faults``).
-- :func:`~airflow_provider_onecodex.testing.scenario.load_scenario`,
-  :func:`~airflow_provider_onecodex.testing.scenario.make_bulk_scenario`: scenarios.
+- :func:`~airflow_provider_onecodex.testing.scenario.load_scenario`: scenarios.
 - ``python -m airflow_provider_onecodex.testing.simulator``: the same from the command line.
 
 Submodules are imported lazily, so ``import airflow_provider_onecodex.testing`` (done by the
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_provider_onecodex.testing.faults import Fault, FaultInjector
-    from airflow_provider_onecodex.testing.scenario import Scenario, load_scenario, make_bulk_scenario
+    from airflow_provider_onecodex.testing.scenario import Scenario, load_scenario
     from airflow_provider_onecodex.testing.server import SimulatorServer
     from airflow_provider_onecodex.testing.state import ManualClock, SimulatorState
 
@@ -29,7 +28,6 @@ _EXPORTS = {
     "Scenario": "scenario",
     "SimulatorState": "state",
     "load_scenario": "scenario",
-    "make_bulk_scenario": "scenario",
     "SimulatorServer": "server",
 }
 __all__ = [
@@ -40,7 +38,6 @@ __all__ = [
     "SimulatorServer",
     "SimulatorState",
     "load_scenario",
-    "make_bulk_scenario",
 ]
 
 

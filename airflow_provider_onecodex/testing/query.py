@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from airflow_provider_onecodex.api.ids import id_from_uri, is_valid_id
+from airflow_provider_onecodex.testing.ids import is_id
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000
@@ -82,6 +82,10 @@ class ListQuery:
     per_page: int
     where: Predicate | None
     sort: tuple[tuple[str, bool], ...]
+    #: ``("$uri" | "sample", ids)``: every match has one of these ids there (an index can serve it)
+    lookup: tuple[str, frozenset[str]] | None = None
+    #: the ``cursor`` parameter, when given
+    cursor: str | None = None
 
 
 def parse_list_query(params: Mapping[str, str], fields: Fields) -> ListQuery:
@@ -95,8 +99,32 @@ def parse_list_query(params: Mapping[str, str], fields: Fields) -> ListQuery:
     where = _json_object(params, "where")
     sort = _json_object(params, "sort")
     return ListQuery(
-        page, per_page, compile_where(where, fields) if where else None, _check_sort(sort, fields)
+        page,
+        per_page,
+        compile_where(where, fields) if where else None,
+        _check_sort(sort, fields),
+        lookup_keys(where, fields),
+        params.get("cursor"),
     )
+
+
+def lookup_keys(where: Mapping[str, Any], fields: Fields) -> tuple[str, frozenset[str]] | None:
+    """The ids a ``where`` pins ``$uri`` or ``sample`` to (literal, ``$eq`` or ``$in``), so the
+    state can answer from an index instead of scanning every record; None when it pins neither.
+    Call after :func:`compile_where` accepted ``where``."""
+    for name in ("$uri", "sample"):
+        if name not in where or name not in fields:
+            continue
+        condition = where[name]
+        if isinstance(condition, dict) and "$ref" not in condition:
+            ((op, operand),) = condition.items()
+            values = operand if op == "$in" else [operand] if op == "$eq" else None
+        else:
+            values = condition if isinstance(condition, list) else [condition]
+        if values is None or None in values:
+            continue
+        return name, frozenset(_last_segment(v) for v in values)
+    return None
 
 
 def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
@@ -240,7 +268,7 @@ def _ref_id(name: str, spec: FieldSpec, value: Any) -> str:
         if not uri.startswith(prefix) or not ref_id or "/" in ref_id:
             raise QueryError(f"where: {name!r} must reference {prefix}<id>, got {uri!r}")
         return ref_id
-    if isinstance(value, str) and is_valid_id(value):
+    if isinstance(value, str) and is_id(value):
         return value
     raise QueryError(f'where: {name!r} takes {{"$ref": uri}} or a 16-hex id, got {value!r}')
 
@@ -253,14 +281,21 @@ def normalize(spec: FieldSpec, value: Any) -> Any:
     if value is None:
         return frozenset() if spec.kind is Kind.REFLIST else None
     if spec.kind is Kind.REF:
-        return id_from_uri(value)
+        return _last_segment(value)
     if spec.kind is Kind.REFLIST:
-        return frozenset(id_from_uri(v) for v in value)
+        return frozenset(_last_segment(v) for v in value)
     if spec.kind is Kind.DATETIME:
         parsed = _parse_datetime(value) if isinstance(value, str) else None
         # naive values (the API has some) compare with aware ones as UTC
         return parsed.replace(tzinfo=timezone.utc) if parsed and parsed.tzinfo is None else parsed
     return value
+
+
+def _last_segment(value: Any) -> str:
+    """The id at the end of a ``$uri``, a ``{"$ref"}`` (or ``{"$uri"}`` when expanded), or a bare id."""
+    if isinstance(value, dict):
+        value = value.get("$ref") or value.get("$uri") or ""
+    return str(value).rstrip("/").rsplit("/", 1)[-1]
 
 
 @lru_cache(maxsize=200_000)

@@ -1,103 +1,36 @@
-"""The One Codex ``/api/v1`` record routes: lists (``where``/``sort``/paging), single records,
-results and file details, metadata and sample PATCH, document download links."""
+"""The One Codex ``/api/v1`` record routes, one set per entry of
+:data:`~airflow_provider_onecodex.testing.registry.RESOURCES`: lists (``where``/``sort``, page or
+cursor paging, ``expand=all``), single records, results and file details of analyses, metadata and
+sample PATCH, document download links.
+
+Cursor paging (samples and metadata, as the official client uses it): with the request header
+``X-Pagination-Style: cursor`` the ``page`` parameter is ignored, ``cursor`` continues a listing,
+and the response carries ``X-Next-Cursor`` unless it is the last page (no ``X-Total-Count`` nor
+``Link`` then: One Codex's cursor answers are not documented to have them).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_onecodex.testing.query import (
-    Fields,
-    FieldSpec,
-    Kind,
     QueryError,
     link_header,
     page_slice,
     parse_list_query,
     sort_records,
 )
+from airflow_provider_onecodex.testing.registry import ANALYSIS_ROUTES, RESOURCES, Resource
 from airflow_provider_onecodex.testing.routing import ApiError, answer, check_id, json_body, v1_router
-from airflow_provider_onecodex.testing.scenario import ANALYSIS_ROUTES
 from airflow_provider_onecodex.testing.state import SimulatorState
 
-_U, _S, _N, _D, _B = Kind.URI, Kind.STRING, Kind.NUMBER, Kind.DATETIME, Kind.BOOL
-
-
-def _f(kind: Kind, target: str | None = None) -> FieldSpec:
-    return FieldSpec(kind, target)
-
-
-_ANALYSIS_FIELDS: dict[str, FieldSpec] = {
-    "$uri": _f(_U),
-    "complete": _f(_B),
-    "created_at": _f(_D),
-    "updated_at": _f(_D),
-    "error_msg": _f(_S),
-    "job": _f(Kind.REF, "jobs"),
-    "sample": _f(Kind.REF, "samples"),
-    "success": _f(_B),
-    "draft": _f(_B),
-}
-#: filterable/sortable fields per list route (the hyper-schema's ``where``/``sort`` properties)
-RESOURCE_FIELDS: dict[str, Fields] = {
-    "analyses": {**_ANALYSIS_FIELDS, "analysis_type": _f(_S)},
-    "alignments": {**_ANALYSIS_FIELDS, "tax_id": _f(_S)},
-    "classifications": _ANALYSIS_FIELDS,
-    "panels": _ANALYSIS_FIELDS,
-    "samples": {
-        "$uri": _f(_U),
-        "created_at": _f(_D),
-        "updated_at": _f(_D),
-        "filename": _f(_S),
-        "metadata": _f(Kind.REF, "metadata"),
-        "owner": _f(Kind.REF, "users"),
-        "primary_classification": _f(Kind.REF, "classifications"),
-        "project": _f(Kind.REF, "projects"),
-        "size": _f(_N),
-        "status": _f(_S),
-        "tags": _f(Kind.REFLIST, "tags"),
-        "visibility": _f(_S),
-    },
-    "metadata": {
-        "$uri": _f(_U),
-        "date_collected": _f(_D),
-        "date_sequenced": _f(_D),
-        "updated_at": _f(_D),
-        "description": _f(_S),
-        "external_sample_id": _f(_S),
-        "library_type": _f(_S),
-        "location_lat": _f(_N),
-        "location_lon": _f(_N),
-        "location_string": _f(_S),
-        "name": _f(_S),
-        "platform": _f(_S),
-        "sample": _f(Kind.REF, "samples"),
-        "sample_type": _f(_S),
-        "starred": _f(_B),
-    },
-    "tags": {"$uri": _f(_U), "name": _f(_S)},
-    "jobs": {
-        "$uri": _f(_U),
-        "analysis_type": _f(_S),
-        "created_at": _f(_D),
-        "name": _f(_S),
-        "public": _f(_B),
-    },
-    "users": {"$uri": _f(_U), "email": _f(_S), "username": _f(_S)},
-    "documents": {
-        "$uri": _f(_U),
-        "created_at": _f(_D),
-        "description": _f(_S),
-        "downloaders": _f(Kind.REFLIST, "users"),
-        "filename": _f(_S),
-        "size": _f(_N),
-        "uploader": _f(Kind.REF, "users"),
-        "valid_until": _f(_D),
-    },
-    "events": {"$uri": _f(_U), "status": _f(_S)},
-}
+CURSOR_HEADER = "x-pagination-style"
 
 
 def router(state: SimulatorState) -> APIRouter:
@@ -109,14 +42,11 @@ def router(state: SimulatorState) -> APIRouter:
         """``GET /api/v1/account``: the connection-test route."""
         return JSONResponse(state.account_json())
 
-    for resource, fields in RESOURCE_FIELDS.items():
-        if resource == "samples":
-            for scope in ("public", "organization"):
-                router.add_api_route(f"/samples/{scope}", _lister(state, resource, fields, scope))
-        elif resource in ANALYSIS_ROUTES or resource == "analyses":
-            router.add_api_route(f"/{resource}/public", _lister(state, resource, fields, "public"))
-        router.add_api_route(f"/{resource}", _lister(state, resource, fields, None))
-        router.add_api_route(f"/{resource}/{{record_id}}", _getter(state, resource))
+    for res in RESOURCES.values():
+        for scope in res.scopes:
+            router.add_api_route(f"/{res.name}/{scope}", _lister(state, res, scope))
+        router.add_api_route(f"/{res.name}", _lister(state, res, None))
+        router.add_api_route(f"/{res.name}/{{record_id}}", _getter(state, res))
 
     for route in ("analyses", *ANALYSIS_ROUTES):
         router.add_api_route(f"/{route}/{{record_id}}/results", _results_route(state, route, "results"))
@@ -144,8 +74,8 @@ def router(state: SimulatorState) -> APIRouter:
 
     @router.patch("/metadata/{record_id}")
     async def patch_metadata(record_id: str, request: Request) -> Response:
-        """``PATCH /api/v1/metadata/{id}``: only the given fields change; ``sample``, ``$uri``,
-        ``updated_at`` and unknown fields are 400."""
+        """``PATCH /api/v1/metadata/{id}``: only the given fields change; ``sample``, ``$uri`` and
+        ``updated_at`` are 400, unknown fields are ignored."""
         check_id(record_id, "metadata")
         body = await json_body(request)
         return answer("metadata", record_id, lambda: state.patch_metadata(record_id, body))
@@ -153,41 +83,90 @@ def router(state: SimulatorState) -> APIRouter:
     return router
 
 
+def encode_cursor(offset: int) -> str:
+    """An opaque cursor for the record at ``offset`` of a listing."""
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The offset in a cursor of :func:`encode_cursor`; :class:`QueryError` when it is not one."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, offset = text.partition(":")
+        if kind == "o" and offset.isdigit():
+            return int(offset)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise QueryError("invalid cursor")
+
+
 def _lister(
-    state: SimulatorState, resource: str, fields: Fields, scope: str | None
+    state: SimulatorState, res: Resource, scope: str | None
 ) -> Callable[[Request], Awaitable[Response]]:
     async def list_records(request: Request) -> Response:
-        """A list route: bare JSON array, ``X-Total-Count`` and ``Link`` headers."""
+        """A list route: bare JSON array; ``X-Total-Count`` and ``Link`` (page mode) or
+        ``X-Next-Cursor`` (cursor mode)."""
         try:
-            query = parse_list_query(request.query_params, fields)
+            query = parse_list_query(request.query_params, res.fields)
+            cursor_mode = (
+                res.cursor
+                and state.cursor_pagination
+                and request.headers.get(CURSOR_HEADER, "").lower() == "cursor"
+            )
+            start = decode_cursor(query.cursor) if cursor_mode and query.cursor else 0
         except QueryError as exc:
             raise ApiError(400, str(exc)) from None
-        # analyses of /x/public: those of public samples
-        records = state.list_json(resource, scope if resource == "samples" else None)
-        if scope == "public" and resource != "samples":
-            public = {s["$uri"] for s in state.list_json("samples", "public")}
-            records = [r for r in records if r["sample"]["$ref"] in public]
-        if query.where is not None:
-            records = [r for r in records if query.where(r)]
-        if query.sort:
-            records = sort_records(records, query.sort, fields)
-        total = len(records)
-        headers = {
-            "X-Total-Count": str(total),
-            "Link": link_header(request.url.path, query.page, query.per_page, total),
-        }
-        return JSONResponse(records[page_slice(query.page, query.per_page)], headers=headers)
+        if query.where is None and not query.sort:
+            # nothing to filter or sort on: render only the page asked for
+            held = state.select(res.name, scope, query.lookup)
+            total = len(held)
+            window = (
+                slice(start, start + query.per_page)
+                if cursor_mode
+                else page_slice(query.page, query.per_page)
+            )
+            page = [state.render(res, r) for r in held[window]]
+        else:
+            records = state.list_json(res.name, scope, query.lookup)
+            if query.where is not None:
+                records = [r for r in records if query.where(r)]
+            if query.sort:
+                records = sort_records(records, query.sort, res.fields)
+            total = len(records)
+            window = (
+                slice(start, start + query.per_page)
+                if cursor_mode
+                else page_slice(query.page, query.per_page)
+            )
+            page = records[window]
+        if cursor_mode:
+            end = start + query.per_page
+            headers = {"X-Next-Cursor": encode_cursor(end)} if end < total else {}
+        else:
+            headers = {
+                "X-Total-Count": str(total),
+                "Link": link_header(request.url.path, query.page, query.per_page, total),
+            }
+        if request.query_params.get("expand") == "all":
+            page = [state.expand(r) for r in page]
+        return JSONResponse(page, headers=headers)
 
-    list_records.__name__ = f"list_{resource}_{scope or 'own'}"
+    list_records.__name__ = f"list_{res.name}_{scope or 'own'}"
     return list_records
 
 
-def _getter(state: SimulatorState, resource: str) -> Callable[[str], Awaitable[Response]]:
-    async def get_record(record_id: str) -> Response:
-        """``GET /api/v1/<resource>/{id}``: 404 for unknown or malformed ids."""
-        return answer(resource, record_id, lambda: state.get_json(resource, record_id))
+def _getter(state: SimulatorState, res: Resource) -> Callable[[str, Request], Awaitable[Response]]:
+    async def get_record(record_id: str, request: Request) -> Response:
+        """``GET /api/v1/<resource>/{id}``: 404 for unknown or malformed ids; ``expand=all``."""
+        expand = request.query_params.get("expand") == "all"
 
-    get_record.__name__ = f"get_{resource}"
+        def produce() -> dict[str, Any]:
+            record = state.get_json(res.name, record_id)
+            return state.expand(record) if expand else record
+
+        return answer(res.name, record_id, produce)
+
+    get_record.__name__ = f"get_{res.name}"
     return get_record
 
 

@@ -7,7 +7,8 @@ A scenario's analysis may carry a ``results`` spec (all keys optional):
   species (metagenome-assembled genome names such as ``Bacteroides sp. CAG-1234``); a few hundred
   make the JSON larger than an XCom should hold;
 - alignment: ``{"average_coverage": 48.2, "average_identity": 99.1, "n_reads": 2400000}``;
-- panel: ``{"present": ["mecA"], "probable": ["blaZ"]}`` (marker names).
+- panel: ``{"present": ["mecA"], "probable": ["blaZ"]}`` (marker names);
+- functional, mlst, workflow: fixed small bodies of the recorded shapes (see :func:`other_results`).
 
 Taxon names, ranks and parents are NCBI's; read counts, k-mer counts and coverage are invented.
 Shapes follow the One Codex API reference (§8.1, §8.3, §8.4).
@@ -15,10 +16,7 @@ Shapes follow the One Codex API reference (§8.1, §8.3, §8.4).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import json
 import random
 import statistics
 from collections.abc import Mapping
@@ -149,7 +147,7 @@ _NAMES = {t[0]: t[1] for t in TAXONOMY}
 COVERAGE_WINDOW = 10_000  # bases per coverage bin
 
 
-def _rng(analysis_id: str, what: str) -> random.Random:
+def seeded_rng(analysis_id: str, what: str) -> random.Random:
     seed = int.from_bytes(hashlib.sha256(f"{analysis_id}:{what}".encode()).digest()[:8], "big")
     return random.Random(seed)
 
@@ -162,7 +160,7 @@ def classification_results(analysis_id: str, spec: Mapping[str, Any] | None = No
     """``GET /classifications/{id}/results``: ``{n_reads, host_tax_ids, table}``, rows sorted by
     ``readcount_w_children`` (descending), as One Codex "typically" sorts them."""
     s = _spec(spec)
-    rng = _rng(analysis_id, "classification")
+    rng = seeded_rng(analysis_id, "classification")
     profile = str(s.get("profile", "isolate"))
     n_reads = int(s.get("n_reads", 1_250_000))
     host_fraction = float(s.get("host_fraction", 0.008))
@@ -224,6 +222,9 @@ def classification_results(analysis_id: str, spec: Mapping[str, Any] | None = No
                 "readcount": own[tid],
                 "readcount_w_children": with_children[tid],
                 "tax_id": tid,
+                # recorded rows carry these (the OpenAPI file's unfiltered_* are not served)
+                "filtered_readcount": own[tid],
+                "filtered_readcount_w_children": with_children[tid],
             }
         )
     table.sort(key=lambda r: (-r["readcount_w_children"], r["tax_id"]))
@@ -239,7 +240,7 @@ def _depth(tid: str, nodes: Mapping[str, tuple[str, str, str | None]]) -> int:
 
 def raw_results(analysis_id: str, results: Mapping[str, Any]) -> dict[str, Any]:
     """``/raw_results``: the results rows plus ``n_kmers`` and ``n_unique_kmers``."""
-    rng = _rng(analysis_id, "raw")
+    rng = seeded_rng(analysis_id, "raw")
     rows = []
     for row in results["table"]:
         kmers = int(row["readcount_w_children"] * rng.uniform(80, 120))
@@ -252,7 +253,7 @@ def alignment_results(
 ) -> dict[str, Any]:
     """``GET /alignments/{id}/results``: coverage statistics and depths in 10 kb bins."""
     s = _spec(spec)
-    rng = _rng(analysis_id, "alignment")
+    rng = seeded_rng(analysis_id, "alignment")
     genome_name, accession, contigs = _GENOMES.get(
         str(tax_id), (f"Reference genome of taxon {tax_id}", "GCF_000000000.1", [("contig_1", 3_000_000)])
     )
@@ -298,7 +299,7 @@ _PANEL = {
 def panel_results(analysis_id: str, panel_name: str, spec: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``GET /panels/{id}/results``: ``{panel_name, panel_results: {sub-panel: {description, markers}}}``."""
     s = _spec(spec)
-    rng = _rng(analysis_id, "panel")
+    rng = seeded_rng(analysis_id, "panel")
     present, probable = set(s.get("present", ["hly", "inlA"])), set(s.get("probable", []))
     out: dict[str, Any] = {}
     for sub, (description, markers) in _PANEL.items():
@@ -323,61 +324,46 @@ def panel_results(analysis_id: str, panel_name: str, spec: Mapping[str, Any] | N
     return {"panel_name": panel_name, "panel_results": out}
 
 
-def gzip_bytes(data: bytes) -> bytes:
-    """Deterministic gzip (no timestamp, no file name)."""
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as handle:
-        handle.write(data)
-    return buffer.getvalue()
-
-
-def readlevel_tsv(analysis_id: str, results: Mapping[str, Any], max_reads: int = 2000) -> bytes:
-    """The read-level TSV (before gzip): ``Tax ID``, ``N Hits``, ``Seq Len``, ``Passed Filter``."""
-    rng = _rng(analysis_id, "readlevel")
-    rows = [r for r in results["table"] if r["readcount"] > 0]
-    weights = [r["readcount"] for r in rows]
-    lines = ["Tax ID\tN Hits\tSeq Len\tPassed Filter"]
-    for _ in range(min(max_reads, int(results.get("n_reads", max_reads)))):
-        if rng.random() < 0.07:
-            lines.append(f"0\t0\t{rng.choice((150, 151))}\tF")
-            continue
-        row = rng.choices(rows, weights)[0]
-        lines.append(f"{row['tax_id']}\t{rng.randrange(5, 120)}\t{rng.choice((150, 151))}\tT")
-    return ("\n".join(lines) + "\n").encode()
-
-
-def output_files(analysis_type: str, results: Mapping[str, Any] | None) -> dict[str, bytes]:
-    """An analysis's output files (``file_details``), filename -> content."""
-    if analysis_type == "classification" and results:
-        header = "tax_id\tname\trank\treadcount\treadcount_w_children\tabundance"
-        lines = [header] + [
-            f"{r['tax_id']}\t{r['name']}\t{r['rank']}\t{r['readcount']}\t{r['readcount_w_children']}\t"
-            f"{'' if r['abundance'] is None else r['abundance']}"
-            for r in results["table"]
+def other_results(analysis_id: str, analysis_type: str, spec: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``/results`` of functional profiles (``{n_mapped, n_reads, table}``), MLSTs
+    (``{mlstResults: {results, summary}}``) and custom workflows (what the workflow wrote:
+    ``spec`` itself, or a small summary); other types: ``spec`` as given."""
+    rng = seeded_rng(analysis_id, analysis_type)
+    if analysis_type == "functional":
+        n_reads = int(_spec(spec).get("n_reads", 871_218))
+        table = [
+            {
+                "group_name": "gene_family",
+                "id": f"UniRef90_{rng.randrange(10**9):09d}",
+                "metric": metric,
+                "name": None,
+                "taxa_stratified": False,
+                "taxon_id": None,
+                "taxon_name": None,
+                "value": round(rng.uniform(0.1, 500.0), 6),
+            }
+            for _ in range(20)
+            for metric in ("total_cpm", "total_rpk")
         ]
-        summary = {"n_reads": results["n_reads"], "n_taxa": len(results["table"])}
-        return {
-            "classification_results.tsv": ("\n".join(lines) + "\n").encode(),
-            "classification_summary.json": json.dumps(summary, indent=2).encode(),
+        return {"n_mapped": float(int(n_reads * 0.4)), "n_reads": n_reads, "table": table}
+    if analysis_type == "mlst":
+        genes = ("arcC", "aroE", "glpF", "gmk", "pta", "tpi", "yqiL")
+        alleles = [{"allele": rng.randrange(1, 40), "gene": g} for g in genes]
+        st = rng.randrange(1, 500)
+        summary = {
+            "complete_match": True,
+            "mlst": st,
+            "n_alleles_matched": len(genes),
+            "n_alleles_total": len(genes),
         }
-    if analysis_type == "alignment" and results:
-        width = int(results["coverage"]["binned_window_width"])
-        lines = ["contig_id\tstart\tend\tdepth"]
-        for contig in results["coverage"]["binned_depths"]:
-            for i, depth in enumerate(contig["depths"]):
-                end = min((i + 1) * width, contig["length"])
-                lines.append(f"{contig['contig_id']}\t{i * width}\t{end}\t{depth}")
-        stats = {k: v for k, v in results.items() if k != "coverage"}
         return {
-            "coverage.tsv": ("\n".join(lines) + "\n").encode(),
-            "alignment_stats.json": json.dumps(stats, indent=2).encode(),
+            "mlstResults": {"results": [{"alleles": alleles, "metadata": [], "st": st}], "summary": summary}
         }
-    return {f"{analysis_type}_results.json": json.dumps(results or {}, indent=2).encode()}
-
-
-def document_bytes(document_id: str, size: int | None, filename: str) -> bytes:
-    """Deterministic content of a document of ``size`` bytes (a PDF-looking header for ``.pdf``)."""
-    size = 4096 if size is None else size
-    head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" if filename.lower().endswith(".pdf") else b""
-    rng = _rng(document_id, "document")
-    return (head + rng.randbytes(max(0, size - len(head))))[:size]
+    if analysis_type == "workflow" and not spec:
+        return {
+            "workflowResults": {
+                "summary": {"status": "complete"},
+                "steps": [{"name": "main", "status": "complete"}],
+            }
+        }
+    return dict(spec or {})

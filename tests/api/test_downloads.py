@@ -131,16 +131,17 @@ def test_decompress_by_magic_bytes():
         decompress(gzip.compress(plain), max_bytes=4)
 
 
-def test_zstd_needs_the_zstandard_module():
-    frame = b"\x28\xb5\x2f\xfd" + b"\x00" * 8
-    try:
-        import zstandard  # noqa: F401
-    except ImportError:
-        with pytest.raises(OneCodexResponseError, match="install the 'zstandard' package"):
-            decompress(frame)
-    else:
+def test_zstd_bodies_are_decoded_and_cut_ones_refused():
+    import zstandard
+
+    plain = b'{"table": []}' * 50
+    frame = zstandard.ZstdCompressor(write_content_size=True).compress(plain)
+    assert decompress(frame) == plain
+    for bad in (frame[:-3], b"\x28\xb5\x2f\xfd" + b"\xff" * 8):
         with pytest.raises(OneCodexResponseError, match="corrupt zstd"):
-            decompress(frame)
+            decompress(bad)
+    with pytest.raises(OneCodexResponseError, match="more than 40 bytes"):
+        decompress(frame, max_bytes=40)
 
 
 # -- the async executor -----------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from airflow_provider_onecodex.api.errors import OneCodexResponseError, OneCodex
 from airflow_provider_onecodex.api.ops import Listing
 from airflow_provider_onecodex.api.paging import next_page, pager_of
 from airflow_provider_onecodex.testing.faults import Fault
-from airflow_provider_onecodex.testing.scenario import make_bulk_scenario
 from airflow_provider_onecodex.testing.server import SimulatorServer
+from bench.scenarios import make_bulk_scenario
 from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
     ALIGNMENTS,
     connect,

@@ -137,9 +137,9 @@ class ScriptedReads:
         fields = self._overrides.get(record_id(record) or "")
         return {**record, **fields} if fields else record
 
-    def list_json(self, resource: str, scope: str | None = None) -> list[dict[str, Any]]:
+    def list_json(self, resource: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         self._tick(resource)
-        return [self._apply(r) for r in self._list_json(resource, scope)]
+        return [self._apply(r) for r in self._list_json(resource, *args, **kwargs)]
 
     def get_json(self, resource: str, analysis_id: str) -> dict[str, Any]:
         self._tick(resource)

@@ -58,15 +58,15 @@ WHERE = {
 def serve_malformed(monkeypatch, sim, alignment_id, mutate, from_request):
     """From the ``from_request``-th request on, render ``alignment_id`` through ``mutate``."""
     state = sim.state
-    render = state._analysis_json
+    render = state.render
 
-    def rendered(analysis, route, now):
-        record = render(analysis, route, now)
-        if analysis.id == alignment_id and state.count(ALIGNMENTS) >= from_request:
-            return mutate(record)
-        return record
+    def rendered(resource, record):
+        out = render(resource, record)
+        if record.id == alignment_id and state.count(ALIGNMENTS) >= from_request:
+            return mutate(out)
+        return out
 
-    monkeypatch.setattr(state, "_analysis_json", rendered)
+    monkeypatch.setattr(state, "render", rendered)
 
 
 @pytest.mark.parametrize("where", WHERE)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_provider_onecodex.testing.scenario import make_bulk_scenario
+from bench.scenarios import make_bulk_scenario
 
 MODULE = "airflow_provider_onecodex.testing.simulator"
 

@@ -132,17 +132,17 @@ def test_listings_and_records_have_the_documented_shapes(use_sim):
     hook.close()
 
 
-def test_results_uri_is_fetched_gzipped_and_without_auth(use_sim):
+def test_results_uri_is_fetched_zstd_compressed_and_without_auth(use_sim):
     hook = OneCodexHook()
     record = hook.get_classification(CLS_STOOL)
     blob = requests.get(record["results_uri"], timeout=5)
-    assert blob.content[:2] == b"\x1f\x8b"  # served compressed, as One Codex's results_uri may be
+    assert blob.content[:4] == b"\x28\xb5\x2f\xfd"  # zstd, as One Codex serves results_uri
     assert json.loads(decompress(blob.content)) == hook.get_results("classifications", CLS_STOOL)
     use_sim.state.reset_counters()
     assert hook.get_classification_results(CLS_STOOL)["n_reads"] == 3_400_000
     seen = [(r.path, r.auth) for r in use_sim.state.requests]
     assert seen[0] == (f"/api/v1/classifications/{CLS_STOOL}", True)
-    assert seen[1] == (f"/_files/classifications/{CLS_STOOL}/results.json.gz", False)
+    assert seen[1] == (f"/_files/classifications/{CLS_STOOL}/results.json.zst", False)
     assert len(seen) == 2  # no /results request: the pre-signed body was used
     hook.close()
 
@@ -206,13 +206,19 @@ def test_downloads_check_sizes_and_hashes_and_send_no_auth(use_sim, tmp_path):
     hook.close()
 
 
-def test_wrong_announced_size_fails_and_leaves_no_file(use_sim, tmp_path):
-    use_sim.state.file_size_skew["coverage.tsv"] = 7
-    try:
-        with pytest.raises(OneCodexDownloadSizeError, match="announced"):
-            OneCodexHook().download_analysis_files(ALN_OK, destination=tmp_path, filenames=["coverage.tsv"])
-    finally:
-        use_sim.state.file_size_skew.clear()
+def test_wrong_announced_size_fails_and_leaves_no_file(use_sim, tmp_path, monkeypatch):
+    details = use_sim.state.file_details_json
+
+    def announced_seven_bytes_more(route, analysis_id):
+        out = details(route, analysis_id)
+        for item in out["files"]:
+            if item["filename"] == "coverage.tsv":
+                item["size"] += 7
+        return out
+
+    monkeypatch.setattr(use_sim.state, "file_details_json", announced_seven_bytes_more)
+    with pytest.raises(OneCodexDownloadSizeError, match="announced"):
+        OneCodexHook().download_analysis_files(ALN_OK, destination=tmp_path, filenames=["coverage.tsv"])
     assert not (tmp_path / "coverage.tsv").exists()
 
 

@@ -15,10 +15,10 @@ from airflow_provider_onecodex.testing.scenario import (
     ScenarioError,
     demo_scenario_path,
     load_scenario,
-    make_bulk_scenario,
 )
 from airflow_provider_onecodex.testing.server import SimulatorServer
 from airflow_provider_onecodex.testing.state import ManualClock, SimulatorState
+from bench.scenarios import make_bulk_scenario
 
 
 def test_demo_scenario_is_consistent() -> None:

@@ -145,8 +145,10 @@ async def test_malformed_record_event(sim, connect, monkeypatch) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
     listing = sim.state.list_json
 
-    def with_string_complete(resource: str, scope: str | None = None) -> list[dict[str, Any]]:
-        return [{**r, "complete": "true"} if aid in r["$uri"] else r for r in listing(resource, scope)]
+    def with_string_complete(resource: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return [
+            {**r, "complete": "true"} if aid in r["$uri"] else r for r in listing(resource, *args, **kwargs)
+        ]
 
     monkeypatch.setattr(sim.state, "list_json", with_string_complete)
     event = await first_event(single(aid))

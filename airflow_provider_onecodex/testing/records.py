@@ -1,0 +1,177 @@
+"""The records a simulated One Codex account holds, as a scenario gives them.
+
+Records name each other by bare id. Timestamps (:data:`Timestamp`) are RFC 3339 text or seconds
+relative to the simulator's start. How each record is shown over HTTP is in
+:mod:`~airflow_provider_onecodex.testing.registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Clock = Callable[[], float]
+"""Monotonic seconds, like :func:`time.monotonic`; inject one to move simulated time in tests."""
+
+Timestamp = str | float | None
+"""RFC 3339 text, or seconds relative to the simulator's start (negative = before), or None."""
+
+DEFAULT_FAILURE_MSG = "We were unable to process this file."
+SAMPLE_PENDING_STATUSES = ("awaiting_data", "importing", "validating")
+
+
+@dataclass
+class Account:
+    user: str
+    email: str | None = None
+    username: str | None = None
+    created_at: Timestamp = None
+    confirmed_at: Timestamp = None
+    credits: str = "$0.00"
+    coupons: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class User:
+    id: str
+    email: str | None
+    username: str | None = None
+
+
+@dataclass
+class Tag:
+    id: str
+    name: str
+
+
+@dataclass
+class Job:
+    id: str
+    name: str
+    analysis_type: str
+    created_at: Timestamp = None
+    public: bool = False
+    #: unpublished custom job (the 1.2.0 client requires the field)
+    draft: bool = False
+    job_args_schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Project:
+    id: str
+    name: str | None = None
+    project_name: str | None = None
+    description: str | None = None
+    external_id: str | None = None
+    owner: str | None = None
+    permissions: list[str] = field(default_factory=lambda: ["can_see", "can_edit"])
+    public: bool = False
+
+
+@dataclass
+class Sample:
+    id: str
+    filename: str | None
+    size: int | None = None
+    status: str = "available"
+    visibility: str = "private"
+    owner: str | None = None
+    project: str | None = None
+    tags: list[str] = field(default_factory=list)
+    primary_classification: str | None = None
+    metadata: str | None = None
+    created_at: Timestamp = None
+    #: None: the field is left out, as in the recorded bodies (the client refuses ``null``)
+    updated_at: Timestamp = None
+    error_msg: str | None = None
+    #: seconds after the simulator start until ``status`` applies; before, the sample shows
+    #: ``pending_status`` and no ``primary_classification`` (None: ``status`` from the start)
+    ready_after: float | None = None
+    pending_status: str = "validating"
+
+
+@dataclass
+class Metadata:
+    id: str
+    sample: str
+    name: str | None = None
+    description: str | None = None
+    external_sample_id: str | None = None
+    custom: dict[str, Any] | None = field(default_factory=dict)
+    date_collected: str | None = None
+    date_sequenced: str | None = None
+    library_type: str | None = None
+    location_lat: float | None = None
+    location_lon: float | None = None
+    location_string: str | None = None
+    platform: str | None = None
+    sample_type: str | None = None
+    starred: bool = False
+    updated_at: Timestamp = None
+
+
+@dataclass
+class Analysis:
+    """One analysis. ``complete_after``: seconds after the simulator start until it completes
+    with outcome ``success``/``error_msg`` (0, the default: complete from the start; None: never).
+
+    ``error_msg`` of a success is shown as given: ``""`` (the default) or null, both recorded."""
+
+    id: str
+    analysis_type: str
+    sample: str
+    job: str | None = None
+    tax_id: str | None = None
+    complete_after: float | None = 0.0
+    success: bool = True
+    error_msg: str | None = ""
+    created_at: Timestamp = None
+    job_args: dict[str, Any] | None = field(default_factory=dict)
+    #: a fixed ``results_uri`` for classifications; None: a pre-signed link served by the simulator
+    results_uri: str | None = None
+    #: classifications: whether ``results_uri`` is set at all once they succeed
+    has_results_uri: bool = True
+    #: how to generate ``/results`` (see :mod:`airflow_provider_onecodex.testing.results`)
+    results: dict[str, Any] | None = None
+
+
+@dataclass
+class Document:
+    id: str
+    filename: str
+    size: int | None = None
+    created_at: Timestamp = None
+    uploader: str | None = None
+    downloaders: list[str] = field(default_factory=list)
+    description: str | None = None
+    downloads_remaining: int | None = None
+    valid_until: str | None = None
+
+
+@dataclass
+class Asset:
+    id: str
+    filename: str
+    name: str | None = None
+    size: int | None = None
+    status: str = "available"
+    created_at: Timestamp = None
+    uploader: str | None = None
+
+
+@dataclass
+class Webhook:
+    id: str
+    post_url: str
+    event_type: str = "*"
+    enabled: bool = True
+    api_version: str = "v1"
+    created_at: Timestamp = None
+
+
+@dataclass
+class Event:
+    id: str
+    payload: dict[str, Any]
+    status: str = "success"
