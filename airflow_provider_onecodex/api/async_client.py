@@ -64,10 +64,16 @@ class AsyncOneCodexClient:
         await self.aclose()
 
     async def _send_once(
-        self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, expect: type | None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json_body: Any,
+        expect: type | None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[Any, httpx.Headers]:
         try:
-            response = await self.client.request(method, path, params=params, json=json_body)
+            response = await self.client.request(method, path, params=params, json=json_body, headers=headers)
         except httpx.HTTPError as exc:
             raise connection_error(exc, self.config, method, path) from None
         return decode(response, method, path, expect)
@@ -77,7 +83,14 @@ class AsyncOneCodexClient:
         if isinstance(effect, ApiCall):
             policy = policy_for(self.config, effect.method.upper(), effect.retried)
             retrying = policy.async_retrying(sleep=self._sleep)
-            args = (effect.method.upper(), effect.path, effect.params, effect.json_body, effect.expect)
+            args = (
+                effect.method.upper(),
+                effect.path,
+                effect.params,
+                effect.json_body,
+                effect.expect,
+                effect.headers,
+            )
             try:
                 data, headers = await retrying(self._send_once, *args)
             except OneCodexAPIError as exc:

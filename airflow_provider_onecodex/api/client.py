@@ -63,7 +63,13 @@ class OneCodexClient:
 
     # -- one request -------------------------------------------------------------------------
     def _send_once(
-        self, method: str, path: str, params: dict[str, Any] | None, json_body: Any, expect: type | None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json_body: Any,
+        expect: type | None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[Any, requests.structures.CaseInsensitiveDict[str]]:
         try:
             response = self.session.request(
@@ -71,6 +77,7 @@ class OneCodexClient:
                 self.config.base_url + path,
                 params=params,
                 json=json_body,
+                headers=headers,
                 timeout=self.config.timeout,
                 allow_redirects=False,
             )
@@ -87,18 +94,20 @@ class OneCodexClient:
         json_body: Any = None,
         expect: type | None = dict,
         retry: bool | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[Any, requests.structures.CaseInsensitiveDict[str]]:
         """Send one API request with the retry policy; return ``(json_data, headers)``.
 
         :param path: route starting with ``/api/v1/``; query parameters go in ``params``.
         :param retry: ``None`` = retried when the method is idempotent (never a POST).
+        :param headers: extra request headers (e.g. ``X-Pagination-Style``), added to the session's.
         :raises OneCodexAPIError: a subclass per failure class, after the last attempt.
         """
         method = method.upper()
         policy = policy_for(self.config, method, retry)
         try:
             return policy.retrying(sleep=self._sleep)(
-                self._send_once, method, path, params, json_body, expect
+                self._send_once, method, path, params, json_body, expect, headers
             )
         except OneCodexAPIError as exc:
             raise policy.mark_throttled(exc) from None
@@ -114,6 +123,7 @@ class OneCodexClient:
                 json_body=effect.json_body,
                 expect=effect.expect,
                 retry=effect.retried,
+                headers=effect.headers,
             )
             return (data, headers) if effect.with_headers else data
         if isinstance(effect, Listing):

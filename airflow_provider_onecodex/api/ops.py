@@ -51,6 +51,7 @@ class ApiCall:
         (or no body); ``str`` for a text body (e.g. logs).
     :param retry: ``None`` = by method (:data:`RETRIED_METHODS`); ``True``/``False`` to override.
     :param with_headers: the result is ``(data, headers)`` instead of ``data``.
+    :param headers: extra request headers (e.g. ``X-Pagination-Style``), added to the client's.
 
     The result sent back into the operation is the decoded JSON (or text for ``expect=str``).
     """
@@ -62,6 +63,7 @@ class ApiCall:
     params: dict[str, str] | None = None
     retry: bool | None = None
     with_headers: bool = False
+    headers: dict[str, str] | None = None
 
     @property
     def retried(self) -> bool:

@@ -1,24 +1,19 @@
-"""One entry per One Codex resource the simulator serves: its record type, how a record is shown
-(the renderer) and which fields ``where``/``sort`` take. Adding a resource is one entry here (plus
-its record type in :mod:`~airflow_provider_onecodex.testing.records` and demo data).
-
-Shapes follow the recorded bodies and the fields the official client's models require: optional
-timestamps that are unset are left out (``updated_at`` of samples and metadata), analyses carry
-``cost``, ``dependencies`` and ``draft``, jobs ``draft`` and ``job_args_schema``.
+"""One entry per One Codex resource the simulator serves: its record type
+(:mod:`~airflow_provider_onecodex.testing.records`), how a record is shown
+(:mod:`~airflow_provider_onecodex.testing.render`) and which fields ``where``/``sort`` take.
+Adding a resource is one entry here, its record type, its renderer and demo data; the routes,
+the scenario loader and the state follow the registry.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
-from airflow_provider_onecodex.testing.ids import ref, uri
+from airflow_provider_onecodex.testing import render
 from airflow_provider_onecodex.testing.query import Fields, FieldSpec, Kind
 from airflow_provider_onecodex.testing.records import (
-    Account,
     Analysis,
     Asset,
     Document,
@@ -28,10 +23,10 @@ from airflow_provider_onecodex.testing.records import (
     Project,
     Sample,
     Tag,
-    Timestamp,
     User,
     Webhook,
 )
+from airflow_provider_onecodex.testing.render import Renderer
 
 #: typed routes listing a subset of /analyses (API reference §6 "One analysis id, many routes")
 ANALYSIS_ROUTES: dict[str, str] = {
@@ -42,19 +37,6 @@ ANALYSIS_ROUTES: dict[str, str] = {
     "mlsts": "mlst",
     "workflows": "workflow",
 }
-
-
-class View(Protocol):
-    """What a renderer reads from the running state."""
-
-    account: Account
-
-    def elapsed(self) -> float: ...
-    def timestamp(self, value: Timestamp) -> str: ...
-    def presign(self, key: str) -> str: ...
-
-
-Renderer = Callable[[View, Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -85,159 +67,6 @@ class Resource:
         return self.analysis_type is None or record.analysis_type == self.analysis_type
 
 
-def _opt(out: dict[str, Any], name: str, view: View, value: Timestamp) -> None:
-    if value is not None:
-        out[name] = view.timestamp(value)
-
-
-def account_json(view: View) -> dict[str, Any]:
-    """``GET /api/v1/account``: one object, not a list."""
-    a = view.account
-    return {
-        "confirmed_at": None if a.confirmed_at is None else view.timestamp(a.confirmed_at),
-        "coupons": list(a.coupons),
-        "created_at": view.timestamp(a.created_at),
-        "credits": a.credits,
-        "email": a.email,
-        "user": ref("users", a.user),
-        "username": a.username,
-    }
-
-
-def analysis_json(route: str, view: View, a: Analysis) -> dict[str, Any]:
-    """An analysis as ``route`` shows it: ``analysis_type`` only on /analyses, ``tax_id`` on
-    /alignments (when known), ``results_uri`` on /classifications (null when not available)."""
-    complete = a.complete_after is not None and view.elapsed() >= a.complete_after
-    out: dict[str, Any] = {"$uri": uri(route, a.id)}
-    if route == "analyses":
-        out["analysis_type"] = a.analysis_type
-    out.update(
-        complete=complete,
-        created_at=view.timestamp(a.created_at),
-        error_msg=a.error_msg if complete else None,
-        job=ref("jobs", a.job or ""),
-        job_args=a.job_args,
-        sample=ref("samples", a.sample),
-        success=complete and a.success,
-        cost=None,
-        dependencies=[],
-        draft=False,
-        updated_at=view.timestamp(a.complete_after) if complete else None,
-    )
-    if route == "alignments" and a.tax_id is not None:
-        out["tax_id"] = a.tax_id
-    if route == "classifications":
-        link = None
-        if complete and a.success and a.has_results_uri:
-            link = a.results_uri or view.presign(f"classifications/{a.id}/results.json.zst")
-        out["results_uri"] = link
-    return out
-
-
-def _user(view: View, u: User) -> dict[str, Any]:
-    return {"$uri": uri("users", u.id), "email": u.email, "username": u.username}
-
-
-def _tag(view: View, t: Tag) -> dict[str, Any]:
-    return {"$uri": uri("tags", t.id), "name": t.name}
-
-
-def _job(view: View, j: Job) -> dict[str, Any]:
-    return {
-        "$uri": uri("jobs", j.id),
-        "analysis_type": j.analysis_type,
-        "created_at": view.timestamp(j.created_at),
-        "draft": j.draft,
-        "job_args_schema": j.job_args_schema,
-        "name": j.name,
-        "public": j.public,
-    }
-
-
-def _project(view: View, p: Project) -> dict[str, Any]:
-    return {
-        "$uri": uri("projects", p.id),
-        "description": p.description,
-        "external_id": p.external_id,
-        "name": p.name,
-        "owner": ref("users", p.owner or view.account.user),
-        "permissions": list(p.permissions),
-        "project_name": p.project_name,
-        "public": p.public,
-    }
-
-
-def _sample(view: View, s: Sample) -> dict[str, Any]:
-    ready = s.ready_after is None or view.elapsed() >= s.ready_after
-    out = {
-        "$uri": uri("samples", s.id),
-        "created_at": view.timestamp(s.created_at),
-        "error_msg": s.error_msg if ready else None,
-        "filename": s.filename,
-        "metadata": ref("metadata", s.metadata or ""),
-        "owner": ref("users", s.owner or ""),
-        "primary_classification": (
-            ref("classifications", s.primary_classification) if s.primary_classification and ready else None
-        ),
-        "project": ref("projects", s.project) if s.project else None,
-        "size": s.size,
-        "status": s.status if ready else s.pending_status,
-        "tags": [ref("tags", t) for t in s.tags],
-        "visibility": s.visibility,
-    }
-    _opt(out, "updated_at", view, s.updated_at)
-    return out
-
-
-def _metadata(view: View, m: Metadata) -> dict[str, Any]:
-    out = {f.name: getattr(m, f.name) for f in dataclasses.fields(m) if f.name not in ("id", "updated_at")}
-    out["custom"] = None if m.custom is None else dict(m.custom)
-    out["sample"] = ref("samples", m.sample)
-    _opt(out, "updated_at", view, m.updated_at)
-    return {"$uri": uri("metadata", m.id), **dict(sorted(out.items()))}
-
-
-def _document(view: View, d: Document) -> dict[str, Any]:
-    return {
-        "$uri": uri("documents", d.id),
-        "created_at": view.timestamp(d.created_at),
-        "description": d.description,
-        "downloaders": [ref("users", u) for u in d.downloaders],
-        "downloads_remaining": d.downloads_remaining,
-        "filename": d.filename,
-        "size": d.size,
-        "uploader": ref("users", d.uploader or view.account.user),
-        "valid_until": d.valid_until,
-    }
-
-
-def _asset(view: View, a: Asset) -> dict[str, Any]:
-    return {
-        "$uri": uri("assets", a.id),
-        "created_at": view.timestamp(a.created_at),
-        "filename": a.filename,
-        "name": a.name or a.filename,
-        "size": a.size,
-        "status": a.status,
-        "uploader": ref("users", a.uploader or view.account.user),
-    }
-
-
-def _webhook(view: View, w: Webhook) -> dict[str, Any]:
-    return {
-        "$uri": uri("webhooks", w.id),
-        "api_version": w.api_version,
-        "created_at": view.timestamp(w.created_at),
-        "enabled": w.enabled,
-        "event_type": w.event_type,
-        "post_url": w.post_url,
-    }
-
-
-def _event(view: View, e: Event) -> dict[str, Any]:
-    return {"$uri": uri("events", e.id), "payload": e.payload, "status": e.status}
-
-
 _U, _S, _N, _D, _B = Kind.URI, Kind.STRING, Kind.NUMBER, Kind.DATETIME, Kind.BOOL
 
 
@@ -262,7 +91,7 @@ def _analysis_route(name: str, analysis_type: str | None, fields: Fields) -> Res
     return Resource(
         name,
         Analysis,
-        partial(analysis_json, name),
+        partial(render.analysis_json, name),
         fields,
         collection="analyses",
         scopes=("public",),
@@ -281,7 +110,7 @@ _RESOURCES = [
     Resource(
         "samples",
         Sample,
-        _sample,
+        render.render_sample,
         {
             "$uri": _f(_U),
             "created_at": _f(_D),
@@ -302,7 +131,7 @@ _RESOURCES = [
     Resource(
         "metadata",
         Metadata,
-        _metadata,
+        render.render_metadata,
         {
             "$uri": _f(_U),
             "date_collected": _f(_D),
@@ -322,11 +151,11 @@ _RESOURCES = [
         },
         cursor=True,
     ),
-    Resource("tags", Tag, _tag, {"$uri": _f(_U), "name": _f(_S)}),
+    Resource("tags", Tag, render.render_tag, {"$uri": _f(_U), "name": _f(_S)}),
     Resource(
         "jobs",
         Job,
-        _job,
+        render.render_job,
         {
             "$uri": _f(_U),
             "analysis_type": _f(_S),
@@ -335,11 +164,11 @@ _RESOURCES = [
             "public": _f(_B),
         },
     ),
-    Resource("users", User, _user, {"$uri": _f(_U), "email": _f(_S), "username": _f(_S)}),
+    Resource("users", User, render.render_user, {"$uri": _f(_U), "email": _f(_S), "username": _f(_S)}),
     Resource(
         "projects",
         Project,
-        _project,
+        render.render_project,
         {
             "$uri": _f(_U),
             "name": _f(_S),
@@ -353,7 +182,7 @@ _RESOURCES = [
     Resource(
         "documents",
         Document,
-        _document,
+        render.render_document,
         {
             "$uri": _f(_U),
             "created_at": _f(_D),
@@ -368,7 +197,7 @@ _RESOURCES = [
     Resource(
         "assets",
         Asset,
-        _asset,
+        render.render_asset,
         {
             "$uri": _f(_U),
             "created_at": _f(_D),
@@ -382,10 +211,10 @@ _RESOURCES = [
     Resource(
         "webhooks",
         Webhook,
-        _webhook,
+        render.render_webhook,
         {"$uri": _f(_U), "created_at": _f(_D), "enabled": _f(_B), "event_type": _f(_S), "post_url": _f(_S)},
     ),
-    Resource("events", Event, _event, {"$uri": _f(_U), "status": _f(_S)}),
+    Resource("events", Event, render.render_event, {"$uri": _f(_U), "status": _f(_S)}),
 ]
 
 #: route name -> resource, in the order routes are registered

@@ -43,7 +43,8 @@ from airflow_provider_onecodex.testing.records import (
     User,
     Webhook,
 )
-from airflow_provider_onecodex.testing.registry import COLLECTIONS, RESOURCES, Resource, account_json
+from airflow_provider_onecodex.testing.registry import COLLECTIONS, RESOURCES, Resource
+from airflow_provider_onecodex.testing.render import account_json
 from airflow_provider_onecodex.testing.requestlog import RequestLog, RequestRecord
 from airflow_provider_onecodex.testing.scenario import Scenario, iso, load_scenario
 from airflow_provider_onecodex.testing.writes import WritesMixin

@@ -68,7 +68,7 @@ def serve_pages(requests_mock, pages, total=None, path=LIST_PATH):
     """Answer GET ``path`` with ``pages[page - 1]``, and ``X-Total-Count: total`` when given."""
 
     def answer(request, context):
-        page = int(query(request)["page"])
+        page = int(query(request).get("page", 1))  # no page (cursor mode asked): page 1
         context.headers["Content-Type"] = "application/json"
         if total is not None:
             context.headers["X-Total-Count"] = str(total)

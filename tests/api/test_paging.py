@@ -181,3 +181,101 @@ def test_validate_max_records_bad(value, error):
 )
 def test_parse_total_count(header, expected):
     assert parse_total_count(header) == expected
+
+
+# -- cursor mode (samples, metadata) ---------------------------------------------------------------
+
+
+def drive_cursor(pager, answers):
+    """Feed ``answers`` ([items, headers]) to ``pager``; return (requests as (params, headers), items)."""
+    out, requests = [], []
+    for items, headers in answers:
+        if pager.done:
+            break
+        requests.append((pager.params(), pager.headers()))
+        out.extend(pager.take(items, headers))
+    return requests, out
+
+
+def test_cursor_mode_follows_next_cursor_until_it_is_absent():
+    pager = Pager("/api/v1/samples", per_page=2, cursor_mode=True)
+    requests, out = drive_cursor(
+        pager,
+        [
+            (records(0, 2), {"x-next-cursor": "c1"}),
+            (records(2, 2), {"x-next-cursor": "c2"}),
+            (records(4, 1), {}),
+            (records(9, 9), {}),  # never asked for
+        ],
+    )
+    cursor = {"X-Pagination-Style": "cursor"}
+    assert requests == [
+        ({"per_page": 2}, cursor),
+        ({"per_page": 2, "cursor": "c1"}, cursor),
+        ({"per_page": 2, "cursor": "c2"}, cursor),
+    ]
+    assert out == records(0, 5) and pager.done
+
+
+def test_cursor_mode_falls_back_to_pages_when_the_server_ignores_it():
+    pager = Pager("/api/v1/samples", per_page=2, cursor_mode=True)
+    requests, out = drive_cursor(
+        pager,
+        [
+            (records(0, 2), {"x-total-count": "5"}),
+            (records(2, 2), {"x-total-count": "5"}),
+            (records(4, 1), {"x-total-count": "5"}),
+        ],
+    )
+    assert requests == [
+        ({"per_page": 2}, {"X-Pagination-Style": "cursor"}),
+        ({"page": 2, "per_page": 2}, {}),
+        ({"page": 3, "per_page": 2}, {}),
+    ]
+    assert out == records(0, 5) and pager.done
+
+
+def test_cursor_mode_one_page_without_cursor_or_count_ends_on_a_short_page():
+    pager = Pager("/api/v1/metadata", per_page=3, cursor_mode=True)
+    requests, out = drive_cursor(pager, [(records(0, 2), {}), (records(5, 5), {})])
+    assert len(requests) == 1 and out == records(0, 2) and pager.done
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_an_empty_next_cursor_ends_the_listing(blank):
+    pager = Pager("/api/v1/samples", per_page=2, cursor_mode=True)
+    requests, out = drive_cursor(
+        pager,
+        [
+            (records(0, 2), {"x-next-cursor": "c1"}),
+            (records(2, 2), {"x-next-cursor": blank}),
+            (records(4, 2), {}),
+        ],
+    )
+    assert len(requests) == 2 and out == records(0, 4) and pager.done
+
+
+def test_a_repeated_cursor_raises_instead_of_looping():
+    pager = Pager("/api/v1/samples", per_page=2, cursor_mode=True)
+    answers = [(records(0, 2), {"x-next-cursor": "c1"}), (records(2, 2), {"x-next-cursor": "c2"})]
+    drive_cursor(pager, answers)
+    with pytest.raises(OneCodexResponseError, match="repeated cursor 'c1' after 6 records"):
+        pager.take(records(4, 2), {"x-next-cursor": "c1"})
+
+
+def test_cursor_mode_stops_at_max_records_and_on_empty_pages():
+    pager = Pager("/api/v1/samples", per_page=2, max_records=3, cursor_mode=True)
+    requests, out = drive_cursor(
+        pager, [(records(0, 2), {"x-next-cursor": "a"}), (records(2, 2), {"x-next-cursor": "b"})]
+    )
+    assert len(requests) == 2 and out == records(0, 3) and pager.done
+
+    empty = Pager("/api/v1/samples", per_page=2, cursor_mode=True)
+    with pytest.raises(OneCodexResponseError, match=f"{MAX_EMPTY_PAGES} pages in a row were empty"):
+        drive_cursor(empty, [([], {"x-next-cursor": f"c{i}"}) for i in range(MAX_EMPTY_PAGES + 1)])
+
+
+def test_cursor_mode_respects_max_pages():
+    pager = Pager("/api/v1/samples", per_page=1, max_pages=2, cursor_mode=True)
+    with pytest.raises(ValueError, match="max_pages=2"):
+        drive_cursor(pager, [(records(i, 1), {"x-next-cursor": f"c{i}"}) for i in range(3)])
