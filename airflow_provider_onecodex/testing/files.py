@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from airflow_provider_onecodex.testing import blobs
+from airflow_provider_onecodex.testing import analysis_results, blobs
 from airflow_provider_onecodex.testing import results as generated
 from airflow_provider_onecodex.testing.errors import NotAvailable, NotFound, PresignRefused
 from airflow_provider_onecodex.testing.records import Analysis, Document, Job
@@ -130,12 +130,12 @@ class FilesMixin:
             if a.analysis_type == "classification":
                 cached = generated.classification_results(a.id, a.results)
             elif a.analysis_type == "alignment":
-                cached = generated.alignment_results(a.id, a.tax_id, a.results)
+                cached = analysis_results.alignment_results(a.id, a.tax_id, a.results)
             elif a.analysis_type == "panel":
                 job = self.jobs.get(a.job or "")
-                cached = generated.panel_results(a.id, job.name if job else "Panel", a.results)
+                cached = analysis_results.panel_results(a.id, job.name if job else "Panel", a.results)
             else:
-                cached = generated.other_results(a.id, a.analysis_type, a.results)
+                cached = analysis_results.other_results(a.id, a.analysis_type, a.results)
             self._results_cache[a.id] = cached
         return copy.deepcopy(cached)
 
