@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_onecodex.api.ids import API_PREFIX, id_from_uri, validate_id
+from airflow_provider_onecodex.api.metadata_values import check_enumerated
 from airflow_provider_onecodex.api.ops import ApiCall, Op
 
 # PATCH /metadata/{id}: every field but "$uri", "sample" and "updated_at" (API reference §8.6)
@@ -46,7 +47,8 @@ def validate_metadata_fields(fields: object, name: str = "fields") -> dict[str, 
     :raises TypeError: not a dict (nor its JSON text), a non-flat ``custom``, or values that are
         not JSON-serializable.
     :raises ValueError: empty; ``sample``, ``$uri`` or ``updated_at`` (read-only: the API answers
-        400); an unknown field (the message lists the known ones).
+        400); an unknown field (the message lists the known ones); ``platform``, ``library_type``
+        or ``sample_type`` outside One Codex's values (``api/metadata_values.py``).
     """
     if isinstance(fields, str):
         try:
@@ -66,6 +68,7 @@ def validate_metadata_fields(fields: object, name: str = "fields") -> dict[str, 
     unknown = sorted(str(k) for k in fields if k not in METADATA_FIELDS)
     if unknown:
         raise ValueError(f"{name} has unknown metadata fields {unknown}; known: {sorted(METADATA_FIELDS)}")
+    check_enumerated(fields, name)
     custom = fields.get("custom")
     if "custom" in fields and custom is not None:
         if not isinstance(custom, Mapping):

@@ -22,8 +22,10 @@ ANALYSIS_RESOURCES = frozenset(
         "workflows",
     }
 )
+# ``assets`` (files uploaded for custom jobs, GET only here) are read like any record: a DAG may
+# check that the reference files a custom job needs are ``available`` before running it.
 OTHER_RESOURCES = frozenset(
-    {"samples", "metadata", "tags", "jobs", "documents", "events", "users", "projects", "webhooks"}
+    {"samples", "metadata", "tags", "jobs", "documents", "events", "users", "projects", "webhooks", "assets"}
 )
 RESOURCES = ANALYSIS_RESOURCES | OTHER_RESOURCES
 # Extra listings: GET /api/v1/<resource>/public and /organization, and which routes have them.

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from airflow_provider_onecodex.testing import admin_routes, file_routes, record_routes
 from airflow_provider_onecodex.testing.fault_layer import FaultLayer
@@ -74,9 +75,20 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    # keeps Starlette's headers, e.g. the ``Allow`` of a 405
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     message = MESSAGES.get(exc.status_code, str(exc.detail))
-    return ApiError(exc.status_code, message, headers=dict(exc.headers or {})).response()
+    return ApiError(exc.status_code, message, headers=headers).response()
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's 405 names the first route's only)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
