@@ -209,7 +209,8 @@ class WritesMixin:
         """Add an analysis created now; returns its id.
 
         :param complete_after: seconds **from now** until it completes; None = stays pending.
-        :param error_msg: shown once complete; a success shows it as given (None: ``null``).
+        :param error_msg: shown once complete (default: ``""`` for a success, One Codex's
+            generic message for a failure).
         """
         with self._lock:
             if sample not in self.samples:
@@ -232,7 +233,7 @@ class WritesMixin:
                 tax_id=tax_id,
                 complete_after=None if complete_after is None else now + complete_after,
                 success=success,
-                error_msg=error_msg if success or error_msg else DEFAULT_FAILURE_MSG,
+                error_msg=_outcome_message(success, error_msg),
                 created_at=now,
                 job_args=job_args if job_args is not None else {},
             )
@@ -251,7 +252,7 @@ class WritesMixin:
         with self._lock:
             a = self._analysis(analysis_id)
             a.success = success
-            a.error_msg = error_msg if success or error_msg else DEFAULT_FAILURE_MSG
+            a.error_msg = _outcome_message(success, error_msg)
             a.complete_after = self.elapsed() + after
 
     def set_pending(self, analysis_id: str, complete_after: float | None = None) -> None:
@@ -266,3 +267,11 @@ class WritesMixin:
             return self.analyses[analysis_id]
         except KeyError:
             raise NotFound(analysis_id) from None
+
+
+def _outcome_message(success: bool, error_msg: str | None) -> str:
+    """``error_msg`` of an outcome set at run time: ``""`` for a success unless given (a scenario
+    can give ``null``, the other recorded form), the generic message for a failure without one."""
+    if success:
+        return "" if error_msg is None else error_msg
+    return error_msg or DEFAULT_FAILURE_MSG

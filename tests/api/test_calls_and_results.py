@@ -21,6 +21,7 @@ from airflow_provider_onecodex.api.results import (
     top_taxa,
     validate_xcom_max_bytes,
 )
+from airflow_provider_onecodex.testing import analysis_results
 from airflow_provider_onecodex.testing import results as generated
 
 ID = "0123456789abcdef"
@@ -231,7 +232,7 @@ def test_generated_classification_summary_is_realistic():
 
 
 def test_alignment_and_panel_summaries():
-    results = generated.alignment_results("a1a1000000001280", "1280", {"average_coverage": 42.0})
+    results = analysis_results.alignment_results("a1a1000000001280", "1280", {"average_coverage": 42.0})
     summary = alignment_summary(results)
     assert summary["average_coverage"] == 42.0 and summary["genome_taxon_id"] == "1280"
     assert (
@@ -240,7 +241,7 @@ def test_alignment_and_panel_summaries():
         == len(results["coverage"]["binned_depths"][0]["depths"])
     )
     assert "coverage" not in summary
-    panel = generated.panel_results(ID, "AMR", {"present": ["mecA"], "probable": ["blaZ"]})
+    panel = analysis_results.panel_results(ID, "AMR", {"present": ["mecA"], "probable": ["blaZ"]})
     assert panel_summary(panel)["present"] == ["mecA"] and panel_summary(panel)["probable"] == ["blaZ"]
     assert summarize("analyses", panel)["kind"] == "panel"  # /analyses: recognised by shape
     assert summarize("workflows", {"b": 1, "a": 2}) == {"kind": "other", "keys": ["a", "b"]}
