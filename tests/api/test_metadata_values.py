@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_onecodex.api import calls
+from airflow_provider_onecodex.api.metadata import validate_metadata_fields
 from airflow_provider_onecodex.api.metadata_values import METADATA_ENUMS
-
-ID = "3e7a000000000001"
 
 
 @pytest.mark.parametrize(
@@ -15,10 +13,10 @@ ID = "3e7a000000000001"
 )
 def test_values_outside_the_enumerations_are_refused(field, value):
     with pytest.raises(ValueError, match=rf"fields\['{field}'\] must be one of .* got {value!r}"):
-        calls.update_metadata(ID, {field: value})
+        validate_metadata_fields({field: value})
 
 
 def test_enumerated_values_and_null_are_sent():
     fields = {"platform": "Oxford Nanopore MinION", "library_type": None, "sample_type": "Metagenomic"}
-    assert calls.update_metadata(ID, fields).json_body == fields
+    assert validate_metadata_fields(fields) == fields
     assert all(values[-1] == "Other" for values in METADATA_ENUMS.values())
