@@ -11,21 +11,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from airflow_provider_onecodex.testing import records as rec
 from airflow_provider_onecodex.testing import render
 from airflow_provider_onecodex.testing.query import Fields, FieldSpec, Kind
-from airflow_provider_onecodex.testing.records import (
-    Analysis,
-    Asset,
-    Document,
-    Event,
-    Job,
-    Metadata,
-    Project,
-    Sample,
-    Tag,
-    User,
-    Webhook,
-)
 from airflow_provider_onecodex.testing.render import Renderer
 
 #: typed routes listing a subset of /analyses (API reference §6 "One analysis id, many routes")
@@ -90,7 +78,7 @@ _ANALYSIS_FIELDS: dict[str, FieldSpec] = {
 def _analysis_route(name: str, analysis_type: str | None, fields: Fields) -> Resource:
     return Resource(
         name,
-        Analysis,
+        rec.Analysis,
         partial(render.analysis_json, name),
         fields,
         collection="analyses",
@@ -109,7 +97,7 @@ _RESOURCES = [
     ),
     Resource(
         "samples",
-        Sample,
+        rec.Sample,
         render.render_sample,
         {
             "$uri": _f(_U),
@@ -130,7 +118,7 @@ _RESOURCES = [
     ),
     Resource(
         "metadata",
-        Metadata,
+        rec.Metadata,
         render.render_metadata,
         {
             "$uri": _f(_U),
@@ -151,10 +139,10 @@ _RESOURCES = [
         },
         cursor=True,
     ),
-    Resource("tags", Tag, render.render_tag, {"$uri": _f(_U), "name": _f(_S)}),
+    Resource("tags", rec.Tag, render.render_tag, {"$uri": _f(_U), "name": _f(_S)}),
     Resource(
         "jobs",
-        Job,
+        rec.Job,
         render.render_job,
         {
             "$uri": _f(_U),
@@ -164,10 +152,10 @@ _RESOURCES = [
             "public": _f(_B),
         },
     ),
-    Resource("users", User, render.render_user, {"$uri": _f(_U), "email": _f(_S), "username": _f(_S)}),
+    Resource("users", rec.User, render.render_user, {"$uri": _f(_U), "email": _f(_S), "username": _f(_S)}),
     Resource(
         "projects",
-        Project,
+        rec.Project,
         render.render_project,
         {
             "$uri": _f(_U),
@@ -181,7 +169,7 @@ _RESOURCES = [
     ),
     Resource(
         "documents",
-        Document,
+        rec.Document,
         render.render_document,
         {
             "$uri": _f(_U),
@@ -196,7 +184,7 @@ _RESOURCES = [
     ),
     Resource(
         "assets",
-        Asset,
+        rec.Asset,
         render.render_asset,
         {
             "$uri": _f(_U),
@@ -210,11 +198,11 @@ _RESOURCES = [
     ),
     Resource(
         "webhooks",
-        Webhook,
+        rec.Webhook,
         render.render_webhook,
         {"$uri": _f(_U), "created_at": _f(_D), "enabled": _f(_B), "event_type": _f(_S), "post_url": _f(_S)},
     ),
-    Resource("events", Event, render.render_event, {"$uri": _f(_U), "status": _f(_S)}),
+    Resource("events", rec.Event, render.render_event, {"$uri": _f(_U), "status": _f(_S)}),
 ]
 
 #: route name -> resource, in the order routes are registered

@@ -19,25 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from airflow_provider_onecodex.testing import records as rec
 from airflow_provider_onecodex.testing.ids import derived_id, is_id
-from airflow_provider_onecodex.testing.records import (
-    DEFAULT_FAILURE_MSG,
-    SAMPLE_PENDING_STATUSES,
-    Account,
-    Analysis,
-    Asset,
-    Clock,
-    Document,
-    Event,
-    Job,
-    Metadata,
-    Project,
-    Sample,
-    Tag,
-    Timestamp,
-    User,
-    Webhook,
-)
+from airflow_provider_onecodex.testing.records import DEFAULT_FAILURE_MSG, Clock, Timestamp
 from airflow_provider_onecodex.testing.registry import ANALYSIS_ROUTES, COLLECTIONS
 
 SCENARIOS_DIR = Path(__file__).parent / "scenarios"
@@ -50,18 +34,18 @@ class ScenarioError(ValueError):
 @dataclass
 class Scenario:
     api_key: str
-    account: Account
-    users: list[User]
-    tags: list[Tag] = field(default_factory=list)
-    jobs: list[Job] = field(default_factory=list)
-    projects: list[Project] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
-    metadata: list[Metadata] = field(default_factory=list)
-    analyses: list[Analysis] = field(default_factory=list)
-    documents: list[Document] = field(default_factory=list)
-    assets: list[Asset] = field(default_factory=list)
-    webhooks: list[Webhook] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    account: rec.Account
+    users: list[rec.User]
+    tags: list[rec.Tag] = field(default_factory=list)
+    jobs: list[rec.Job] = field(default_factory=list)
+    projects: list[rec.Project] = field(default_factory=list)
+    samples: list[rec.Sample] = field(default_factory=list)
+    metadata: list[rec.Metadata] = field(default_factory=list)
+    analyses: list[rec.Analysis] = field(default_factory=list)
+    documents: list[rec.Document] = field(default_factory=list)
+    assets: list[rec.Asset] = field(default_factory=list)
+    webhooks: list[rec.Webhook] = field(default_factory=list)
+    events: list[rec.Event] = field(default_factory=list)
     name: str = "scenario"
 
 
@@ -132,7 +116,7 @@ def _parse(data: Mapping[str, Any], name: str) -> Scenario:
         lists[key] = [_build(cls, item, f"{key}[{i}]") for i, item in enumerate(items)]
     if not lists["users"]:
         raise ScenarioError("a scenario needs at least one user (the account's)")
-    account = _build(Account, data.get("account", {"user": lists["users"][0].id}), "account")
+    account = _build(rec.Account, data.get("account", {"user": lists["users"][0].id}), "account")
     scenario = Scenario(api_key=api_key, account=account, name=name, **lists)
     _link(scenario)
     return scenario
@@ -161,9 +145,9 @@ def _link(sc: Scenario) -> None:
         if m.sample not in samples:
             raise ScenarioError(f"metadata {m.id}: unknown sample {m.sample}")
     for s in sc.samples:
-        if s.pending_status not in SAMPLE_PENDING_STATUSES:
+        if s.pending_status not in rec.SAMPLE_PENDING_STATUSES:
             raise ScenarioError(
-                f"sample {s.id}: pending_status must be one of {sorted(SAMPLE_PENDING_STATUSES)}"
+                f"sample {s.id}: pending_status must be one of {sorted(rec.SAMPLE_PENDING_STATUSES)}"
             )
         if s.ready_after is not None and (
             isinstance(s.ready_after, bool)
@@ -178,7 +162,7 @@ def _link(sc: Scenario) -> None:
             raise ScenarioError(f"sample {s.id}: unknown tags {sorted(set(s.tags) - tags)}")
         meta = metadata_by_sample.get(s.id)
         if meta is None:
-            meta = Metadata(id=s.metadata or derived_id("metadata", s.id), sample=s.id, name=s.filename)
+            meta = rec.Metadata(id=s.metadata or derived_id("metadata", s.id), sample=s.id, name=s.filename)
             sc.metadata.append(meta)
         if s.metadata not in (None, meta.id):
             raise ScenarioError(f"sample {s.id}: metadata {s.metadata} does not point back at it")
@@ -205,11 +189,13 @@ def _link(sc: Scenario) -> None:
             a.error_msg = DEFAULT_FAILURE_MSG
 
 
-def _default_job(sc: Scenario, analysis_type: str) -> Job:
+def _default_job(sc: Scenario, analysis_type: str) -> rec.Job:
     for job in sc.jobs:
         if job.analysis_type == analysis_type:
             return job
-    job = Job(derived_id("job", analysis_type), f"{analysis_type.title()} Job", analysis_type, -86400.0)
+    job = rec.Job(
+        derived_id("job", analysis_type), f"{analysis_type.title()} rec.Job", analysis_type, -86400.0
+    )
     sc.jobs.append(job)
     return job
 

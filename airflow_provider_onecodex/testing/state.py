@@ -23,26 +23,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_onecodex.testing import records as rec
 from airflow_provider_onecodex.testing.errors import InvalidChange, NotAvailable, NotFound, PresignRefused
 from airflow_provider_onecodex.testing.faults import FaultInjector
 from airflow_provider_onecodex.testing.files import FilesMixin
 from airflow_provider_onecodex.testing.ids import PREFIX
-from airflow_provider_onecodex.testing.records import (
-    Account,
-    Analysis,
-    Asset,
-    Clock,
-    Document,
-    Event,
-    Job,
-    Metadata,
-    Project,
-    Sample,
-    Tag,
-    Timestamp,
-    User,
-    Webhook,
-)
 from airflow_provider_onecodex.testing.registry import COLLECTIONS, RESOURCES, Resource
 from airflow_provider_onecodex.testing.render import account_json
 from airflow_provider_onecodex.testing.requestlog import RequestLog, RequestRecord
@@ -76,33 +61,33 @@ class SimulatorState(WritesMixin, FilesMixin):
         measured from the clock's value when the state is created or :meth:`restart_clock` runs.
     """
 
-    users: dict[str, User]
-    tags: dict[str, Tag]
-    jobs: dict[str, Job]
-    projects: dict[str, Project]
-    samples: dict[str, Sample]
-    metadata: dict[str, Metadata]
-    analyses: dict[str, Analysis]
-    documents: dict[str, Document]
-    assets: dict[str, Asset]
-    webhooks: dict[str, Webhook]
-    events: dict[str, Event]
+    users: dict[str, rec.User]
+    tags: dict[str, rec.Tag]
+    jobs: dict[str, rec.Job]
+    projects: dict[str, rec.Project]
+    samples: dict[str, rec.Sample]
+    metadata: dict[str, rec.Metadata]
+    analyses: dict[str, rec.Analysis]
+    documents: dict[str, rec.Document]
+    assets: dict[str, rec.Asset]
+    webhooks: dict[str, rec.Webhook]
+    events: dict[str, rec.Event]
 
     def __init__(
         self,
         scenario: str | Path | Mapping[str, Any] | Scenario | None = None,
         *,
         api_key: str | None = None,
-        clock: Clock | None = None,
+        clock: rec.Clock | None = None,
     ) -> None:
         self._scenario = load_scenario(scenario)
         sc = copy.deepcopy(self._scenario)
         self.name = sc.name
         self.api_key = api_key or sc.api_key
-        self._clock: Clock = clock or time.monotonic
+        self._clock: rec.Clock = clock or time.monotonic
         self._lock = threading.RLock()
         self.restart_clock()
-        self.account: Account = sc.account
+        self.account: rec.Account = sc.account
         #: collection -> id -> insertion number; collection -> sample id -> ids (where records
         #: have a ``sample``)
         self._order: dict[str, dict[str, int]] = {}
@@ -130,7 +115,7 @@ class SimulatorState(WritesMixin, FilesMixin):
         self,
         scenario: str | Path | Mapping[str, Any] | Scenario | None = None,
         *,
-        clock: Clock | None = None,
+        clock: rec.Clock | None = None,
     ) -> None:
         """Back to a scenario's records (default: the one this state was built from), with no
         fault rules, an empty request log and a restarted clock; the API key and ``base_url`` stay.
@@ -171,7 +156,7 @@ class SimulatorState(WritesMixin, FilesMixin):
         """Seconds since the simulator start, on the injected clock."""
         return self._clock() - self._t0
 
-    def timestamp(self, value: Timestamp) -> str:
+    def timestamp(self, value: rec.Timestamp) -> str:
         """RFC 3339 text of a scenario timestamp (None: the simulator start)."""
         if value is None:
             return iso(self._wall0)
