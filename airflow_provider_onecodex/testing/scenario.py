@@ -135,6 +135,14 @@ def _link(sc: Scenario) -> None:
     users = {u.id: u for u in sc.users}
     if sc.account.user not in users:
         raise ScenarioError(f"account.user {sc.account.user} is not in users")
+    projects = {p.id for p in sc.projects}
+    for s in sc.samples:
+        if s.project is not None and s.project not in projects:
+            raise ScenarioError(f"sample {s.id}: unknown project {s.project}")
+    for owned in (*sc.projects, *sc.assets):
+        who = getattr(owned, "owner", None) or getattr(owned, "uploader", None)
+        if who is not None and who not in users:
+            raise ScenarioError(f"{type(owned).__name__.lower()} {owned.id}: unknown user {who}")
     me = users[sc.account.user]
     sc.account.email = sc.account.email or me.email
     sc.account.username = sc.account.username if sc.account.username is not None else me.username

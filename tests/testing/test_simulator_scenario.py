@@ -68,6 +68,12 @@ def test_minimal_scenario_gets_defaults() -> None:
         (lambda d: d["analyses"][0].update(complete_after=-1), "complete_after"),
         (lambda d: d["analyses"][0].update(flavour="x"), "flavour"),
         (lambda d: d["analyses"].append(dict(d["analyses"][0])), "duplicate"),
+        (lambda d: d["samples"][0].update(project="9999999999999999"), "unknown project"),
+        (
+            lambda d: d.update(assets=[{"id": "4444444444444444", "filename": "a.fa", "uploader": "9" * 16}]),
+            "asset",
+        ),
+        (lambda d: d.update(webhooks=[{"id": "5555555555555555"}]), "post_url"),
     ],
 )
 def test_bad_scenarios(mutate: Any, fragment: str) -> None:
