@@ -139,10 +139,12 @@ def _link(sc: Scenario) -> None:
     for s in sc.samples:
         if s.project is not None and s.project not in projects:
             raise ScenarioError(f"sample {s.id}: unknown project {s.project}")
-    for owned in (*sc.projects, *sc.assets):
-        who = getattr(owned, "owner", None) or getattr(owned, "uploader", None)
+    owners = [("project", p.id, p.owner) for p in sc.projects] + [
+        ("asset", a.id, a.uploader) for a in sc.assets
+    ]
+    for kind, record_id, who in owners:
         if who is not None and who not in users:
-            raise ScenarioError(f"{type(owned).__name__.lower()} {owned.id}: unknown user {who}")
+            raise ScenarioError(f"{kind} {record_id}: unknown user {who}")
     me = users[sc.account.user]
     sc.account.email = sc.account.email or me.email
     sc.account.username = sc.account.username if sc.account.username is not None else me.username
