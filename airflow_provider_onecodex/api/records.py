@@ -84,7 +84,7 @@ Metadata = TypedDict(
     {
         "$uri": str,
         "sample": Ref,
-        "custom": "dict[str, Any]",
+        "custom": "dict[str, Any] | None",  # null is allowed (OpenAPI)
         "name": "str | None",
         "description": "str | None",
         "external_sample_id": "str | None",
