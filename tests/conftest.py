@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="onecodex-airflow-home-"))
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `bench` (its scenarios, the official client's venv) is not installed
+    sys.path.insert(0, str(ROOT))
 
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)

@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `bench` is a top-level folder of the repository, not installed
-    sys.path.insert(0, str(ROOT))
-
-from bench.official import ensure  # noqa: E402
+from bench.official import ensure
 
 STEPS = Path(__file__).with_name("official_steps.py")
 EXTRA_SAMPLES = 150  # the demo's 3 own samples + these: more than the client's page of 100
