@@ -21,13 +21,9 @@ os.environ["AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES"] = "airflow.*"
 # The One Codex client's own credential sources must never be read: make sure they are absent.
 os.environ.pop("ONE_CODEX_API_KEY", None)
 
-import json  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-
 import pytest  # noqa: E402
 
-from airflow_provider_onecodex.testing.server import SimulatorServer  # noqa: E402
-from airflow_provider_onecodex.testing.state import ManualClock  # noqa: E402
+from airflow_provider_onecodex.testing.pytest_plugin import connection_json  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,54 +40,29 @@ def airflow_db() -> None:
     db.resetdb()
 
 
-# -- moved verbatim from tests/resources/conftest.py: a simulator whose clock the tests move, and the
-# ``onecodex_default`` connection pointed at it (or at a requests-mock host).
+# -- on top of the plugin's fixtures (airflow_provider_onecodex/testing/pytest_plugin.py): the
+# ``onecodex_default`` connection pointed at the reset session simulator, or at a requests-mock host.
 
 MOCK_BASE = "http://onecodex.test"
 MOCK_KEY = "5eed5eed5eed5eed5eed5eed5eed5eed"
 
 
-def connection(base_url: str, api_key: str, **extra: object) -> str:
-    extra.setdefault("max_retries", 1)
-    return json.dumps({"conn_type": "onecodex", "host": base_url, "password": api_key, "extra": extra})
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorServer]:
-    """Shared, read-mostly simulator: every demo analysis is complete (its clock is 100 s in)."""
-    clock = ManualClock()
-    with SimulatorServer(clock=clock) as server:
-        clock.advance(100)
-        yield server
+@pytest.fixture
+def use_fresh(onecodex_manual_clock, onecodex_connection, onecodex_simulator):
+    """``onecodex_default`` -> the reset simulator, its clock at 0 s until the test moves
+    ``onecodex_manual_clock`` (the demo analyses are pending)."""
+    return onecodex_simulator
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def fresh(clock: ManualClock) -> Iterator[SimulatorServer]:
-    """A simulator of its own for tests that write or move the clock (starts at 0 s)."""
-    with SimulatorServer(clock=clock) as server:
-        yield server
-
-
-@pytest.fixture
-def use_sim(monkeypatch: pytest.MonkeyPatch, sim: SimulatorServer) -> SimulatorServer:
-    sim.state.reset_counters()
-    monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", connection(sim.base_url, sim.api_key))
-    return sim
-
-
-@pytest.fixture
-def use_fresh(monkeypatch: pytest.MonkeyPatch, fresh: SimulatorServer) -> SimulatorServer:
-    monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", connection(fresh.base_url, fresh.api_key))
-    return fresh
+def use_sim(use_fresh, onecodex_manual_clock):
+    """``use_fresh`` 100 s later: every demo analysis is complete."""
+    onecodex_manual_clock.advance(100)
+    return use_fresh
 
 
 @pytest.fixture
 def use_mock(monkeypatch: pytest.MonkeyPatch, requests_mock):
     """``onecodex_default`` -> ``http://onecodex.test``, answered by requests-mock (no retries)."""
-    monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", connection(MOCK_BASE, MOCK_KEY, max_retries=0))
+    monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", connection_json(MOCK_BASE, MOCK_KEY, max_retries=0))
     return requests_mock

@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexNotFoundError, OneCodexServerError
 from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+from airflow_provider_onecodex.testing.pytest_plugin import connection_json
 
 BASE = "http://onecodex.test"
 ID = "0123456789abcdef"
@@ -156,15 +157,7 @@ def test_presigned_links_are_masked(hook, use_mock, monkeypatch):
 def retrying_hook(use_mock, monkeypatch):
     """A hook whose connection retries (3 retries, no backoff wait)."""
     monkeypatch.setenv(
-        "AIRFLOW_CONN_ONECODEX_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "onecodex",
-                "host": BASE,
-                "password": "k" * 32,
-                "extra": {"max_retries": 3, "retry_initial_wait": 0},
-            }
-        ),
+        "AIRFLOW_CONN_ONECODEX_DEFAULT", connection_json(BASE, "k" * 32, max_retries=3, retry_initial_wait=0)
     )
     h = OneCodexHook()
     yield h

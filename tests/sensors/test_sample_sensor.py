@@ -96,10 +96,10 @@ def sensor(**kwargs):
     return OneCodexSampleSensor(task_id="wait_for_sample", **kwargs)
 
 
-def test_poke_waits_for_validation_and_the_primary_classification(use_fresh, clock):
+def test_poke_waits_for_validation_and_the_primary_classification(use_fresh, onecodex_manual_clock):
     wait = sensor(sample_id=STOOL, wait_for_primary_classification=True)
     assert wait.poke({}).is_done is False
-    clock.advance(1.5)
+    onecodex_manual_clock.advance(1.5)
     done = wait.poke({})
     assert done.is_done and done.xcom_value["primary_classification"] == {
         "$ref": f"/api/v1/classifications/{CLS_STOOL}"
@@ -149,21 +149,21 @@ async def _first_event(trigger: OneCodexSampleTrigger):
     return (await asyncio.wait_for(anext(trigger.run()), timeout=10)).payload
 
 
-async def test_deferrable_wait_ends_like_the_poke(use_fresh, clock):
+async def test_deferrable_wait_ends_like_the_poke(use_fresh, onecodex_manual_clock):
     wait = sensor(sample_id=STOOL, deferrable=True, wait_for_primary_classification=True)
     trigger = _deferred(wait)
     assert trigger.sample_id == STOOL and trigger.wait_for_primary_classification is True
 
     async def validate_later():
         await asyncio.sleep(0.2)
-        clock.advance(1.5)
+        onecodex_manual_clock.advance(1.5)
 
     event, _ = await asyncio.gather(_first_event(trigger), validate_later())
     assert event["status"] == "success"
     assert wait.execute_complete({}, event) == sensor(sample_id=STOOL).poke({}).xcom_value
 
 
-async def test_deferrable_failure_has_the_poke_message(use_fresh, clock):
+async def test_deferrable_failure_has_the_poke_message(use_fresh, onecodex_manual_clock):
     sample = use_fresh.state.add_sample(
         "late.fastq", status="failed_validation", error_msg="Truncated gzip", ready_after=1
     )
@@ -171,7 +171,7 @@ async def test_deferrable_failure_has_the_poke_message(use_fresh, clock):
 
     async def fail_later():
         await asyncio.sleep(0.2)
-        clock.advance(1)
+        onecodex_manual_clock.advance(1)
 
     event, _ = await asyncio.gather(_first_event(trigger), fail_later())
     with pytest.raises(AirflowFailException) as deferred:

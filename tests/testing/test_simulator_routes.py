@@ -222,17 +222,17 @@ def test_wrong_announced_size_fails_and_leaves_no_file(use_sim, tmp_path, monkey
     assert not (tmp_path / "coverage.tsv").exists()
 
 
-def test_expired_links_are_refused_and_fresh_ones_work(use_fresh, clock, tmp_path):
-    clock.advance(100)
+def test_expired_links_are_refused_and_fresh_ones_work(use_fresh, onecodex_manual_clock, tmp_path):
+    onecodex_manual_clock.advance(100)
     use_fresh.state.presign_ttl = 60
     url = OneCodexHook().get_classification_readlevel(CLS_MAIN)["url"]
     assert requests.get(url, timeout=5).status_code == 200
-    clock.advance(61)
+    onecodex_manual_clock.advance(61)
     response = requests.get(url, timeout=5)
     assert response.status_code == 403 and b"Request has expired" in response.content
 
     details = OneCodexHook().get_file_details("classifications", CLS_MAIN)  # links valid until +60 s
-    clock.advance(61)
+    onecodex_manual_clock.advance(61)
     from airflow_provider_onecodex.api.downloads import Downloader
 
     with pytest.raises(OneCodexDownloadError, match="403") as info:
@@ -256,11 +256,11 @@ def test_sample_patch_rules(use_fresh):
     assert len(renamed.json()["tags"]) == 2  # the other tags were replaced: the hook merges first
 
 
-def test_samples_become_available_after_validation(use_fresh, clock):
+def test_samples_become_available_after_validation(use_fresh, onecodex_manual_clock):
     hook = OneCodexHook()
     pending = hook.get_sample(STOOL)
     assert (pending["status"], pending["primary_classification"]) == ("validating", None)
-    clock.advance(1.5)
+    onecodex_manual_clock.advance(1.5)
     ready = hook.get_sample(STOOL)
     assert ready["status"] == "available"
     assert ready["primary_classification"] == {"$ref": f"/api/v1/classifications/{CLS_STOOL}"}
