@@ -17,7 +17,7 @@ import datetime
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,43 +31,23 @@ ANALYSIS_ROUTES = ("analyses", "alignments", "classifications", "panels")
 MODES = ("poke", "reschedule", "deferrable")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer() as sim:
-        yield sim
-
-
 @pytest.fixture
-def sim(server: SimulatorServer) -> SimulatorServer:
-    """The module's simulator with no fault rules and zeroed request counters.
+def sim(onecodex_simulator: SimulatorServer) -> SimulatorServer:
+    """The plugin's session simulator, reset (no fault rules, empty request log).
 
     Tests add their own records (fresh random ids), so they do not see each other's state.
     """
-    server.state.faults.clear()
-    server.state.reset_counters()
-    return server
+    return onecodex_simulator
 
 
 @pytest.fixture
-def connect(monkeypatch: pytest.MonkeyPatch, sim: SimulatorServer) -> Callable[..., None]:
-    """Point ``onecodex_default`` at the simulator (JSON form of ``AIRFLOW_CONN_*``).
+def connect(onecodex_connection: Any) -> Callable[..., str]:
+    """``onecodex_default`` -> the simulator (the plugin's ``onecodex_connection``).
 
     Connection retries default to 1 (two attempts per poll) so that transient faults reach the
     sensor's own failure counting in few requests.
     """
-
-    def connect(password: str | None = None, **extra: Any) -> None:
-        extra.setdefault("max_retries", 1)
-        conn = {
-            "conn_type": "onecodex",
-            "host": sim.base_url,
-            "password": sim.api_key if password is None else password,
-            "extra": extra,
-        }
-        monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", json.dumps(conn))
-
-    connect()
-    return connect
+    return onecodex_connection
 
 
 @pytest.fixture(autouse=True)
