@@ -66,3 +66,24 @@ def use_mock(monkeypatch: pytest.MonkeyPatch, requests_mock):
     """``onecodex_default`` -> ``http://onecodex.test``, answered by requests-mock (no retries)."""
     monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", connection_json(MOCK_BASE, MOCK_KEY, max_retries=0))
     return requests_mock
+
+
+# -- the one mode driver (tests/_modes.py)
+
+
+@pytest.fixture
+def drive():
+    """``drive(mode, make)``: run the sensor ``make(**mode_kwargs)`` builds to its end in ``mode``,
+    as Airflow would; returns how it ended (``tests._modes.Result``)."""
+    from tests._modes import run_mode
+
+    return run_mode
+
+
+@pytest.fixture
+def waits():
+    """``waits.run(make, mode)``: the same driver, returning the XCom value or raising; records
+    ``executions``, ``triggers`` and ``events``."""
+    from tests._modes import Waits
+
+    return Waits()

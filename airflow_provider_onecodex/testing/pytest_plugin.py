@@ -74,7 +74,10 @@ def onecodex_simulator(onecodex_simulator_server: SimulatorServer) -> SimulatorS
     """The session simulator reset to the demo scenario (real clock, no faults, empty log)."""
     import time
 
-    onecodex_simulator_server.state.reset(clock=time.monotonic)
+    from airflow_provider_onecodex.testing.scenario import load_scenario
+
+    # "demo" by name: a test may have reset the shared server to a scenario of its own
+    onecodex_simulator_server.state.reset(load_scenario("demo"), clock=time.monotonic)
     return onecodex_simulator_server
 
 

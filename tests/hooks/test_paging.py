@@ -16,16 +16,10 @@ from airflow_provider_onecodex.api.errors import OneCodexResponseError, OneCodex
 from airflow_provider_onecodex.api.ops import Listing
 from airflow_provider_onecodex.api.paging import next_page, pager_of
 from airflow_provider_onecodex.testing.faults import Fault
-from airflow_provider_onecodex.testing.server import SimulatorServer
 from bench.scenarios import make_bulk_scenario
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._reliability import (  # noqa: F401  (fixtures)
     ALIGNMENTS,
     connect,
-    fresh_sim,
-    onecodex_simulator,
-    shared_sim,
-    timed_sim,
-    waits,
 )
 
 N = 10
@@ -37,19 +31,11 @@ def scenario():
     return make_bulk_scenario(N, seed=11, max_complete_after=0.0, failure_rate=0.0)
 
 
-@pytest.fixture(scope="module")
-def bulk_sim(scenario):
-    with SimulatorServer(scenario) as sim:
-        yield sim
-
-
 @pytest.fixture
-def sim(bulk_sim):
-    """The module's simulator without fault rules or logged requests."""
-    bulk_sim.state.faults.clear()
-    bulk_sim.state.reset_counters()
-    yield bulk_sim
-    bulk_sim.state.faults.clear()
+def sim(onecodex_simulator, scenario):
+    """The plugin's session simulator, reset to this module's scenario."""
+    onecodex_simulator.state.reset(scenario)
+    return onecodex_simulator
 
 
 @pytest.fixture

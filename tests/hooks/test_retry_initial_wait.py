@@ -9,15 +9,10 @@ import pytest
 from airflow_provider_onecodex.api.config import EXTRA_FIELDS, OneCodexConfigError, config_from_connection
 from airflow_provider_onecodex.get_provider_info import get_provider_info
 from airflow_provider_onecodex.testing.faults import Fault
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._reliability import (  # noqa: F401  (fixtures)
     ALIGNMENTS,
     GOOD_ID,
     connect,
-    fresh_sim,
-    onecodex_simulator,
-    shared_sim,
-    timed_sim,
-    waits,
 )
 
 KEY = "0123456789abcdef0123456789abcdef"

@@ -22,19 +22,15 @@ from airflow_provider_onecodex.api.config import OneCodexConfigError
 from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthError
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._modes import first_event
+from tests._reliability import (  # noqa: F401  (fixtures)
     ALIGNMENTS,
     GOOD_ID,
     LATER,
     SAMPLE_ID,
     RequestClock,
     connect,
-    first_event,
-    fresh_sim,
-    onecodex_simulator,
-    shared_sim,
     timed_sim,
-    waits,
 )
 
 WRONG_KEY = "feedfacefeedfacefeedfacefeedface"
@@ -196,7 +192,7 @@ def test_no_secret_in_logs_errors_xcom_templates_trigger_kwargs_or_events(
     trigger = deferral.value.trigger
     seen.add("trigger kwargs", trigger.serialize())
     seen.add("trigger repr", repr(trigger))
-    event = first_event(trigger)
+    event = asyncio.run(first_event(trigger))
     seen.add("trigger event", event.payload)
     seen.add("deferrable XCom", waiting.execute_complete({}, event.payload))
 

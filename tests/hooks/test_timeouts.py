@@ -11,20 +11,16 @@ import pytest
 from airflow_provider_onecodex.api.errors import OneCodexConnectionError
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._modes import MODES
+from tests._reliability import (  # noqa: F401  (fixtures)
     ALIGNMENTS,
     GOOD_ID,
     LATER,
-    MODES,
     SAMPLE_ID,
     RequestClock,
     alignment_sensor,
     connect,
-    fresh_sim,
-    onecodex_simulator,
-    shared_sim,
     timed_sim,
-    waits,
 )
 
 READ_TIMEOUT = 0.5

@@ -14,15 +14,10 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._reliability import (  # noqa: F401  (fixtures)
     GOOD_ID,
     SAMPLE_ID,
     connect,
-    fresh_sim,
-    onecodex_simulator,
-    shared_sim,
-    timed_sim,
-    waits,
 )
 
 SAMPLE_URI = f"/api/v1/samples/{SAMPLE_ID}"

@@ -15,16 +15,12 @@ from airflow_provider_onecodex.operators.onecodex import (
 )
 from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor
 from airflow_provider_onecodex.testing.faults import Fault
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._reliability import (  # noqa: F401  (fixtures)
     ALIGNMENTS,
     GOOD_ID,
     SAMPLE_ID,
     connect,
     fresh_sim,
-    onecodex_simulator,
-    shared_sim,
-    timed_sim,
-    waits,
 )
 
 

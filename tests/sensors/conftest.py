@@ -1,24 +1,10 @@
-"""Simulator, connection and mode drivers shared by the sensor tests.
-
-The three sensor modes are driven the way Airflow drives them, without a scheduler:
-
-- poke: ``sensor.execute(context)`` (it sleeps ``poke_interval`` between pokes);
-- reschedule: a fresh sensor per try (as each try is a new process), ``execute`` until it stops
-  raising ``AirflowRescheduleException``, with a fake ``ti`` that knows the first try's start;
-- deferrable: ``execute`` raises ``TaskDeferred``; the trigger is rebuilt from its JSON-encoded
-  ``serialize()`` output (as the triggerer does), run to its first event, and a fresh sensor
-  resumes with ``resume_execution(method_name, {"event": payload}, context)``.
-"""
+"""Simulator, connection and scripted reads shared by the sensor tests (the modes are driven by
+the ``drive`` fixture, tests/_modes.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import datetime
-import json
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -28,7 +14,6 @@ from airflow_provider_onecodex.testing.server import SimulatorServer
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 ANALYSIS_ROUTES = ("analyses", "alignments", "classifications", "panels")
-MODES = ("poke", "reschedule", "deferrable")
 
 
 @pytest.fixture
@@ -132,94 +117,3 @@ def reads(sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> ScriptedRead
     monkeypatch.setattr(sim.state, "list_json", scripted.list_json)
     monkeypatch.setattr(sim.state, "get_json", scripted.get_json)
     return scripted
-
-
-# -- driving the three modes ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Result:
-    """How a wait ended: its XCom value, or the exception's exact type and message."""
-
-    xcom: Any = None
-    exc_type: type[BaseException] | None = None
-    message: str | None = None
-
-    @classmethod
-    def of_error(cls, exc: BaseException) -> Result:
-        return cls(exc_type=type(exc), message=str(exc))
-
-
-class FakeTI:
-    """The part of a task instance that reschedule mode reads: when the first try started."""
-
-    def __init__(self) -> None:
-        self.first_try_start: datetime.datetime | None = None
-        self.rescheduled = False
-        self.reschedules = 0
-
-    def get_first_reschedule_date(self, context: Any) -> datetime.datetime | None:
-        return self.first_try_start if self.rescheduled else None
-
-
-async def first_event(trigger: Any, timeout: float = 15.0) -> Any:
-    """Rebuild ``trigger`` from its JSON-encoded serialization and run it to its first event."""
-    from airflow.sdk.module_loading import import_string
-
-    classpath, kwargs = trigger.serialize()
-    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
-    events = rebuilt.run()
-    try:
-        return await asyncio.wait_for(anext(events), timeout)
-    finally:
-        await events.aclose()
-
-
-def run_mode(mode: str, make: Callable[..., Any], max_tries: int = 200) -> Result:
-    """Run the sensor built by ``make(**mode_kwargs)`` to its end in ``mode``."""
-    from airflow.sdk import timezone
-    from airflow.sdk.exceptions import AirflowRescheduleException, TaskDeferred
-
-    from airflow_provider_onecodex.triggers import poller
-
-    ti = FakeTI()
-    context: Any = {"ti": ti}
-    if mode == "poke":
-        try:
-            return Result(xcom=make(mode="poke").execute(context))
-        except Exception as exc:
-            return Result.of_error(exc)
-    if mode == "reschedule":
-        ti.first_try_start = timezone.utcnow()
-        for _ in range(max_tries):
-            try:
-                return Result(xcom=make(mode="reschedule").execute(context))
-            except AirflowRescheduleException as again:
-                ti.rescheduled = True
-                ti.reschedules += 1
-                time.sleep(max(0.0, (again.reschedule_date - timezone.utcnow()).total_seconds()))
-            except Exception as exc:
-                return Result.of_error(exc)
-        raise AssertionError(f"still rescheduling after {max_tries} tries")
-    assert mode == "deferrable", mode
-    try:
-        return Result(xcom=make(deferrable=True).execute(context))
-    except TaskDeferred as deferred:
-        event = asyncio.run(first_event(deferred.trigger))
-        assert not poller._POLLERS, "the trigger left its poller behind"
-        payload = json.loads(json.dumps(event.payload))
-        try:
-            resumed = make(deferrable=True).resume_execution(
-                deferred.method_name, {"event": payload}, context
-            )
-        except Exception as exc:
-            return Result.of_error(exc)
-        return Result(xcom=resumed)
-    except Exception as exc:
-        return Result.of_error(exc)
-
-
-@pytest.fixture
-def drive() -> Callable[..., Result]:
-    """``drive(mode, make)``: run a sensor in ``mode`` (see :func:`run_mode`)."""
-    return run_mode

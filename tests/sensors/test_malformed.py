@@ -10,17 +10,13 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._reliability import (  # noqa: F401  (fixtures)
     ALIGNMENTS,
     GOOD_ID,
     RequestClock,
     alignment_sensor,
     connect,
-    fresh_sim,
-    onecodex_simulator,
-    shared_sim,
     timed_sim,
-    waits,
 )
 
 

@@ -7,26 +7,24 @@ a task retry.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._modes import MODES
+from tests._reliability import (  # noqa: F401  (fixtures)
     ALIGNMENTS,
     FAILED_ID,
     FAILED_MSG,
     GOOD_ID,
     LATER,
-    MODES,
     RequestClock,
     alignment_sensor,
     connect,
-    fresh_sim,
-    onecodex_simulator,
-    shared_sim,
     timed_sim,
-    waits,
 )
 
 WRONG_KEY = "ffffffffffffffffffffffffffffffff"
@@ -95,7 +93,7 @@ def test_a_rejected_key_fails_at_once_about_authentication(mode, onecodex_simula
 def test_a_rejected_key_fails_the_trigger_with_one_request(onecodex_simulator, connect):
     from airflow_provider_onecodex.api.waiting import WaitSpec
     from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
-    from tests._reliability import first_event
+    from tests._modes import first_event
 
     conn_id = connect(onecodex_simulator, password=WRONG_KEY)
     trigger = OneCodexAnalysisTrigger(
@@ -104,7 +102,7 @@ def test_a_rejected_key_fails_the_trigger_with_one_request(onecodex_simulator, c
         poll_interval=0.05,
     )
 
-    event = first_event(trigger).payload
+    event = asyncio.run(first_event(trigger)).payload
 
     assert event["status"] == "failed" and event["kind"] == "auth"
     assert "authentication" in event["message"].lower()

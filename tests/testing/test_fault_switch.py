@@ -7,15 +7,10 @@ import pytest
 import requests
 
 from airflow_provider_onecodex.api.errors import OneCodexServerError
-from tests._reliability import (  # noqa: F401  (fixtures: see tests/_reliability.py)
+from tests._reliability import (  # noqa: F401  (fixtures)
     ALIGNMENTS,
     GOOD_ID,
     connect,
-    fresh_sim,
-    onecodex_simulator,
-    shared_sim,
-    timed_sim,
-    waits,
 )
 
 
