@@ -43,6 +43,19 @@ def airflow_db() -> None:
 # -- on top of the plugin's fixtures (airflow_provider_onecodex/testing/pytest_plugin.py): the
 # ``onecodex_default`` connection pointed at the reset session simulator, or at a requests-mock host.
 
+@pytest.fixture
+def sim(onecodex_simulator):
+    """The plugin's reset session simulator (short name used across the tests)."""
+    return onecodex_simulator
+
+
+@pytest.fixture
+def connect(onecodex_connection):
+    """The plugin's ``onecodex_connection``: ``onecodex_default`` -> ``sim``, ``max_retries=1``;
+    call it to change key or extras (tests/triggers and the reliability modules have their own)."""
+    return onecodex_connection
+
+
 MOCK_BASE = "http://onecodex.test"
 MOCK_KEY = "5eed5eed5eed5eed5eed5eed5eed5eed"
 

@@ -16,24 +16,10 @@ from airflow_provider_onecodex.api.batch import ID_BATCH
 from airflow_provider_onecodex.api.ops import ApiCall, call
 from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
 from airflow_provider_onecodex.testing.app import UNAUTHORIZED_MESSAGE
-from airflow_provider_onecodex.testing.server import SimulatorServer
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 PUBLIC_SAMPLE = "c3d4e5f60718293a"
 DONE_ALIGNMENT = "a1a1000000000028"  # alignment of PUBLIC_SAMPLE, complete from the start
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(server: SimulatorServer) -> SimulatorServer:
-    server.state.faults.clear()
-    server.state.reset_counters()
-    return server
 
 
 @pytest.fixture
@@ -44,15 +30,6 @@ def set_conn(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", json.dumps({"conn_type": "onecodex", **fields}))
 
     return set_conn
-
-
-@pytest.fixture
-def connect(sim: SimulatorServer, set_conn: Callable[..., None]) -> Callable[..., None]:
-    def connect(password: str | None = None, **fields: Any) -> None:
-        set_conn(host=sim.base_url, password=sim.api_key if password is None else password, **fields)
-
-    connect()
-    return connect
 
 
 def basic_token(key: str) -> str:
@@ -246,7 +223,8 @@ def no_sync_lookup() -> Iterator[None]:
         yield
 
 
-async def test_async_hook_reads_the_connection_without_blocking(sim, connect, no_sync_lookup) -> None:
+async def test_async_hook_reads_the_connection_without_blocking(sim, set_conn, no_sync_lookup) -> None:
+    set_conn(host=sim.base_url, password=sim.api_key)  # no extra: Airflow would mask a non-empty one too
     with mock.patch("airflow.sdk.log.amask_secret") as amask:
         hook = OneCodexAsyncHook()
         config = await hook.aget_config()

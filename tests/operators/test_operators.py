@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ from airflow_provider_onecodex.operators.onecodex import (
     OneCodexListAlignmentsOperator,
     OneCodexListRecordsOperator,
 )
-from airflow_provider_onecodex.testing.server import SimulatorServer
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 PUBLIC_SAMPLE = "c3d4e5f60718293a"
@@ -23,19 +22,7 @@ DONE_ALIGNMENT = "a1a1000000000028"
 CLASSIFICATION = "c1a5000000000002"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(server: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> SimulatorServer:
-    server.state.faults.clear()
-    server.state.reset_counters()
-    conn = {"conn_type": "onecodex", "host": server.base_url, "password": server.api_key}
-    monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", json.dumps(conn))
-    return server
+pytestmark = pytest.mark.usefixtures("onecodex_connection")  # onecodex_default -> ``sim``
 
 
 def render(op: Any, **context: Any) -> None:
@@ -139,11 +126,8 @@ def test_where_rendered_from_jinja_json_text(sim) -> None:
     assert [r["$uri"] for r in records] == [f"/api/v1/alignments/{DONE_ALIGNMENT}"]
 
 
-def test_conn_id_is_templated(sim, monkeypatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ONECODEX_STAGING",
-        json.dumps({"conn_type": "onecodex", "host": sim.base_url, "password": sim.api_key}),
-    )
+def test_conn_id_is_templated(sim, onecodex_connection) -> None:
+    onecodex_connection(conn_id="onecodex_staging")
     op = OneCodexGetAlignmentOperator(
         task_id="get", alignment_id=DONE_ALIGNMENT, onecodex_conn_id="onecodex_{{ params.env }}"
     )

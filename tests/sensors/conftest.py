@@ -16,25 +16,6 @@ DEMO_SAMPLE = "a1b2c3d4e5f60718"
 ANALYSIS_ROUTES = ("analyses", "alignments", "classifications", "panels")
 
 
-@pytest.fixture
-def sim(onecodex_simulator: SimulatorServer) -> SimulatorServer:
-    """The plugin's session simulator, reset (no fault rules, empty request log).
-
-    Tests add their own records (fresh random ids), so they do not see each other's state.
-    """
-    return onecodex_simulator
-
-
-@pytest.fixture
-def connect(onecodex_connection: Any) -> Callable[..., str]:
-    """``onecodex_default`` -> the simulator (the plugin's ``onecodex_connection``).
-
-    Connection retries default to 1 (two attempts per poll) so that transient faults reach the
-    sensor's own failure counting in few requests.
-    """
-    return onecodex_connection
-
-
 @pytest.fixture(autouse=True)
 def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Clients built by hooks retry without sleeping; the waits they asked for are recorded."""
