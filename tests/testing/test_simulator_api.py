@@ -4,7 +4,6 @@ time-driven completion, metadata PATCH and the request log."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,23 +24,9 @@ CLS_2S, PANEL_2S = "c1a5000000000001", "9a4e000000000001"
 STOOL_SAMPLE, CLS_STOOL = "d4e5f60718293a4b", "c1a5000000000004"
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimulatorServer]:
-    """Shared by read-only tests: its clock never moves, so every demo delay is still pending."""
-    with SimulatorServer(clock=ManualClock()) as server:
-        yield server
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def fresh(clock: ManualClock) -> Iterator[SimulatorServer]:
-    """A simulator of its own, for tests that move its clock or change its records."""
-    with SimulatorServer(clock=clock) as server:
-        yield server
+# Every test: the plugin's session simulator, reset, on a clock that moves only when the test moves
+# ``onecodex_manual_clock`` (read-only tests see every demo delay still pending).
+pytestmark = pytest.mark.usefixtures("onecodex_manual_clock")
 
 
 def get(sim: SimulatorServer, path: str, **params: Any) -> requests.Response:
@@ -95,9 +80,9 @@ def test_patch_needs_auth_too(sim: SimulatorServer) -> None:
     assert sim.state.metadata["3e7a000000000001"].name == "LM-2026-0412 isolate"
 
 
-def test_api_key_override(clock: ManualClock) -> None:
+def test_api_key_override() -> None:
     key = "9" * 32
-    with SimulatorServer(api_key=key, clock=clock) as sim:
+    with SimulatorServer(api_key=key, clock=ManualClock()) as sim:
         assert sim.api_key == key
         assert requests.get(f"{sim.base_url}/api/v1/account", auth=(key, ""), timeout=5).status_code == 200
         demo_key = "0123456789abcdef0123456789abcdef"
@@ -135,10 +120,10 @@ def test_wrong_method_is_json_405(sim: SimulatorServer) -> None:
     assert response.json() == {"message": "The method is not allowed for the requested URL.", "status": 405}
 
 
-def test_one_id_many_routes(fresh: SimulatorServer, clock: ManualClock) -> None:
-    clock.advance(10)
-    generic = get(fresh, f"analyses/{ALN_OK_3S}").json()
-    typed = get(fresh, f"alignments/{ALN_OK_3S}").json()
+def test_one_id_many_routes(sim: SimulatorServer, onecodex_manual_clock: ManualClock) -> None:
+    onecodex_manual_clock.advance(10)
+    generic = get(sim, f"analyses/{ALN_OK_3S}").json()
+    typed = get(sim, f"alignments/{ALN_OK_3S}").json()
     assert generic["$uri"] == f"/api/v1/analyses/{ALN_OK_3S}"
     assert typed["$uri"] == f"/api/v1/alignments/{ALN_OK_3S}"
     assert generic["analysis_type"] == "alignment" and "analysis_type" not in typed
@@ -146,9 +131,9 @@ def test_one_id_many_routes(fresh: SimulatorServer, clock: ManualClock) -> None:
     assert {k: v for k, v in generic.items() if k not in ("$uri", "analysis_type")} == {
         k: v for k, v in typed.items() if k not in ("$uri", "tax_id")
     }
-    classification = get(fresh, f"classifications/{CLS_2S}").json()
+    classification = get(sim, f"classifications/{CLS_2S}").json()
     assert "results_uri" in classification and "analysis_type" not in classification
-    assert get(fresh, f"panels/{PANEL_2S}").status_code == 200
+    assert get(sim, f"panels/{PANEL_2S}").status_code == 200
     assert set(typed) == {
         "$uri",
         "complete",
@@ -351,14 +336,14 @@ def test_where_tags(sim: SimulatorServer) -> None:
     assert get(sim, "samples", where={"tags": outbreak}).status_code == 400
 
 
-def test_where_complete_success_follow_the_clock(fresh: SimulatorServer, clock: ManualClock) -> None:
+def test_where_complete_success_follow_the_clock(sim: SimulatorServer, onecodex_manual_clock: ManualClock) -> None:
     main = {"sample": MAIN_SAMPLE}
-    assert ids(get(fresh, "alignments", where={**main, "complete": True})) == []
-    clock.advance(4.5)
-    assert ids(get(fresh, "alignments", where={**main, "complete": True, "success": True})) == [ALN_OK_3S]
-    assert ids(get(fresh, "alignments", where={**main, "complete": True, "success": False})) == [ALN_FAIL_4S]
-    assert ids(get(fresh, "alignments", where={**main, "complete": {"$ne": True}})) == [ALN_OK_6S]
-    assert ids(get(fresh, "alignments", where={**main, "error_msg": None})) == [ALN_OK_6S]
+    assert ids(get(sim, "alignments", where={**main, "complete": True})) == []
+    onecodex_manual_clock.advance(4.5)
+    assert ids(get(sim, "alignments", where={**main, "complete": True, "success": True})) == [ALN_OK_3S]
+    assert ids(get(sim, "alignments", where={**main, "complete": True, "success": False})) == [ALN_FAIL_4S]
+    assert ids(get(sim, "alignments", where={**main, "complete": {"$ne": True}})) == [ALN_OK_6S]
+    assert ids(get(sim, "alignments", where={**main, "error_msg": None})) == [ALN_OK_6S]
 
 
 def test_sort(sim: SimulatorServer) -> None:
@@ -388,9 +373,9 @@ def test_sort(sim: SimulatorServer) -> None:
 # --- time-driven state -----------------------------------------------------------------------------
 
 
-def test_analyses_complete_on_schedule(fresh: SimulatorServer, clock: ManualClock) -> None:
+def test_analyses_complete_on_schedule(sim: SimulatorServer, onecodex_manual_clock: ManualClock) -> None:
     def state(analysis_id: str) -> Any:
-        return get(fresh, f"alignments/{analysis_id}").json()
+        return get(sim, f"alignments/{analysis_id}").json()
 
     pending = state(ALN_OK_3S)
     assert (pending["complete"], pending["success"], pending["error_msg"], pending["updated_at"]) == (
@@ -399,41 +384,41 @@ def test_analyses_complete_on_schedule(fresh: SimulatorServer, clock: ManualCloc
         None,
         None,
     )
-    clock.advance(2.99)
+    onecodex_manual_clock.advance(2.99)
     assert not state(ALN_OK_3S)["complete"]
-    assert get(fresh, f"classifications/{CLS_2S}").json()["complete"] is True
-    clock.advance(0.02)
+    assert get(sim, f"classifications/{CLS_2S}").json()["complete"] is True
+    onecodex_manual_clock.advance(0.02)
     done = state(ALN_OK_3S)
     assert (done["complete"], done["success"], done["error_msg"]) == (True, True, "")
     assert done["updated_at"] > done["created_at"]
-    clock.advance(1)
+    onecodex_manual_clock.advance(1)
     failed = state(ALN_FAIL_4S)
     assert (failed["complete"], failed["success"]) == (True, False)
     assert failed["error_msg"] == "Reference genome coverage too low to call an alignment."
     assert not state(ALN_OK_6S)["complete"]
-    clock.advance(2)
+    onecodex_manual_clock.advance(2)
     assert state(ALN_OK_6S)["success"] is True
 
 
-def test_runtime_changes(fresh: SimulatorServer, clock: ManualClock) -> None:
-    new = fresh.state.add_alignment(MAIN_SAMPLE, tax_id="1313", complete_after=5)
-    assert get(fresh, f"alignments/{new}").json()["complete"] is False
-    assert new in ids(get(fresh, "alignments", where={"tax_id": "1313"}))
-    fresh.state.set_outcome(new, success=False, error_msg="Out of cheese.")
-    forced = get(fresh, f"alignments/{new}").json()
+def test_runtime_changes(sim: SimulatorServer, onecodex_manual_clock: ManualClock) -> None:
+    new = sim.state.add_alignment(MAIN_SAMPLE, tax_id="1313", complete_after=5)
+    assert get(sim, f"alignments/{new}").json()["complete"] is False
+    assert new in ids(get(sim, "alignments", where={"tax_id": "1313"}))
+    sim.state.set_outcome(new, success=False, error_msg="Out of cheese.")
+    forced = get(sim, f"alignments/{new}").json()
     assert (forced["complete"], forced["success"], forced["error_msg"]) == (True, False, "Out of cheese.")
-    fresh.state.set_pending(new, complete_after=1)
-    assert get(fresh, f"analyses/{new}").json()["complete"] is False
-    clock.advance(1)
-    assert get(fresh, f"analyses/{new}").json()["error_msg"] == "Out of cheese."
-    never = fresh.state.add_alignment(MAIN_SAMPLE)
-    clock.advance(10_000)
-    assert get(fresh, f"alignments/{never}").json()["complete"] is False
-    sample = fresh.state.add_sample(
+    sim.state.set_pending(new, complete_after=1)
+    assert get(sim, f"analyses/{new}").json()["complete"] is False
+    onecodex_manual_clock.advance(1)
+    assert get(sim, f"analyses/{new}").json()["error_msg"] == "Out of cheese."
+    never = sim.state.add_alignment(MAIN_SAMPLE)
+    onecodex_manual_clock.advance(10_000)
+    assert get(sim, f"alignments/{never}").json()["complete"] is False
+    sample = sim.state.add_sample(
         "new_run_R1.fastq.gz", tags=["7a90000000000003"], metadata={"external_sample_id": "L-1"}
     )
-    assert get(fresh, f"samples/{sample}").json()["filename"] == "new_run_R1.fastq.gz"
-    meta = get(fresh, "metadata", where={"external_sample_id": "L-1"}).json()
+    assert get(sim, f"samples/{sample}").json()["filename"] == "new_run_R1.fastq.gz"
+    meta = get(sim, "metadata", where={"external_sample_id": "L-1"}).json()
     assert meta[0]["sample"] == {"$ref": f"/api/v1/samples/{sample}"}
 
 
@@ -449,15 +434,15 @@ def patch(sim: SimulatorServer, record_id: str, body: Any) -> requests.Response:
     )
 
 
-def test_metadata_patch_changes_only_given_fields(fresh: SimulatorServer) -> None:
-    before = get(fresh, "metadata/3e7a000000000001").json()
+def test_metadata_patch_changes_only_given_fields(sim: SimulatorServer) -> None:
+    before = get(sim, "metadata/3e7a000000000001").json()
     assert "updated_at" not in before  # never changed: left out, as in the recorded bodies
     response = patch(
-        fresh, "3e7a000000000001", {"external_sample_id": "LIMS-NEW", "custom": {"k": 1}, "starred": True}
+        sim, "3e7a000000000001", {"external_sample_id": "LIMS-NEW", "custom": {"k": 1}, "starred": True}
     )
     assert response.status_code == 200
     after = response.json()
-    assert after == get(fresh, "metadata/3e7a000000000001").json()
+    assert after == get(sim, "metadata/3e7a000000000001").json()
     assert (after["external_sample_id"], after["custom"], after["starred"]) == ("LIMS-NEW", {"k": 1}, True)
     assert after["updated_at"] is not None
     unchanged = {k for k in before if k not in ("external_sample_id", "custom", "starred", "updated_at")}
@@ -495,21 +480,21 @@ def test_metadata_patch_unknown_id(sim: SimulatorServer) -> None:
 # --- request log --------------------------------------------------------------------------------
 
 
-def test_request_log_counts(fresh: SimulatorServer) -> None:
-    fresh.state.reset_counters()
-    get(fresh, "alignments", where={"sample": MAIN_SAMPLE})
-    get(fresh, f"alignments/{ALN_OK_3S}")
-    get(fresh, "samples")
-    requests.get(f"{fresh.base_url}/api/v1/account", timeout=5)
-    requests.get(f"{fresh.base_url}/_sim/stats", timeout=5)  # admin routes are not logged
-    assert fresh.state.count() == 4
-    assert fresh.state.count("/api/v1/alignments") == 2
-    assert fresh.state.count("/api/v1/alignments/") == 1
-    assert fresh.state.count(method="GET", status=401) == 1
-    first = fresh.state.requests[0]
+def test_request_log_counts(sim: SimulatorServer) -> None:
+    sim.state.reset_counters()
+    get(sim, "alignments", where={"sample": MAIN_SAMPLE})
+    get(sim, f"alignments/{ALN_OK_3S}")
+    get(sim, "samples")
+    requests.get(f"{sim.base_url}/api/v1/account", timeout=5)
+    requests.get(f"{sim.base_url}/_sim/stats", timeout=5)  # admin routes are not logged
+    assert sim.state.count() == 4
+    assert sim.state.count("/api/v1/alignments") == 2
+    assert sim.state.count("/api/v1/alignments/") == 1
+    assert sim.state.count(method="GET", status=401) == 1
+    first = sim.state.requests[0]
     assert (first.method, first.path, first.status, first.auth) == ("GET", "/api/v1/alignments", 200, True)
     assert "where=" in first.query
-    assert fresh.state.requests[-1].auth is False
-    assert all(fresh.api_key not in repr(r) for r in fresh.state.requests)
-    fresh.state.reset_counters()
-    assert fresh.state.count() == 0
+    assert sim.state.requests[-1].auth is False
+    assert all(sim.api_key not in repr(r) for r in sim.state.requests)
+    sim.state.reset_counters()
+    assert sim.state.count() == 0

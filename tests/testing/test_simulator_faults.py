@@ -6,7 +6,6 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,20 +16,6 @@ from airflow_provider_onecodex.testing.server import SimulatorServer
 
 ACCOUNT = "/api/v1/account"
 ALIGNMENTS = "/api/v1/alignments"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SimulatorServer]:
-    with SimulatorServer() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(server: SimulatorServer) -> SimulatorServer:
-    """The module's simulator with no fault rules and zeroed counters."""
-    server.state.faults.clear()
-    server.state.reset_counters()
-    return server
 
 
 def call(sim: SimulatorServer, path: str, timeout: float = 5, **params: str | int) -> requests.Response:
