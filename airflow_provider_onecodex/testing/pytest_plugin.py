@@ -55,8 +55,9 @@ class ConnectionSetter(Protocol):
     ) -> str: ...
 
 
-def connection_json(host: str, password: str | None, **extra: Any) -> str:
-    """The JSON form of a ``onecodex`` connection, as ``AIRFLOW_CONN_<ID>`` takes it."""
+def connection_json(host: str | None, password: str | None, **extra: Any) -> str:
+    """The JSON form of a ``onecodex`` connection, as ``AIRFLOW_CONN_<ID>`` takes it (``host=None``:
+    the hook's default host)."""
     return json.dumps({"conn_type": "onecodex", "host": host, "password": password, "extra": extra})
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 EXPECTED = {
@@ -22,17 +20,7 @@ def _load_dag(dag_id: str):
 
 
 @pytest.mark.parametrize("dag_id", ["onecodex_alignment_workflow", "onecodex_alignment_workflow_deferrable"])
-def test_example_dag_waits_fetches_and_summarizes(dag_id, airflow_db, onecodex_simulator, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ONECODEX_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "onecodex",
-                "host": onecodex_simulator.base_url,
-                "password": onecodex_simulator.api_key,
-            }
-        ),
-    )
+def test_example_dag_waits_fetches_and_summarizes(dag_id, airflow_db, onecodex_simulator, onecodex_connection):
     dag = _load_dag(dag_id)
     run = dag.test()
 

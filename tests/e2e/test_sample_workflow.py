@@ -25,12 +25,8 @@ def _api(sim, path: str):
     return response.json()
 
 
-def test_sample_workflow_writes_qc_verdicts_back(airflow_db, onecodex_simulator, monkeypatch, tmp_path):
+def test_sample_workflow_writes_qc_verdicts_back(airflow_db, onecodex_simulator, onecodex_connection, tmp_path):
     sim = onecodex_simulator
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ONECODEX_DEFAULT",
-        json.dumps({"conn_type": "onecodex", "host": sim.base_url, "password": sim.api_key}),
-    )
     folder = tmp_path / "results"
     run = _load_dag("onecodex_sample_workflow").test(run_conf={"results_folder": f"file://{folder}"})
 

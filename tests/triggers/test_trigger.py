@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_onecodex.api.waiting import WaitSpec
 from airflow_provider_onecodex.testing.app import NOT_FOUND_MESSAGE
+from airflow_provider_onecodex.testing.pytest_plugin import connection_json
 from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
@@ -50,9 +51,7 @@ def test_serialize_round_trips_exactly_through_json(spec: WaitSpec, monkeypatch)
     from airflow.sdk.module_loading import import_string
 
     key = "0123456789abcdef0123456789abcdef"
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ONECODEX_DEFAULT", json.dumps({"conn_type": "onecodex", "password": key})
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_ONECODEX_DEFAULT", connection_json(None, key))
     trigger = OneCodexAnalysisTrigger(
         spec=spec.to_dict(),
         onecodex_conn_id="onecodex_default",
