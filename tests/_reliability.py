@@ -1,7 +1,9 @@
 """Shared pieces of the reliability tests (tests/hooks, tests/operators, tests/sensors,
 tests/testing): the demo ids, simulated time driven by the request log, connections to a
-simulator, and a factory of alignment sensors. The simulator is the plugin's session one
-(``onecodex_simulator``); sensors run through the one mode driver (``waits``, tests/_modes.py)."""
+simulator (``connect``, imported by those modules: tests/sensors and tests/triggers have another
+``connect``), and a factory of alignment sensors. The simulator is the plugin's session one
+(``fresh_sim``, ``timed_sim``, ``done_sim`` in tests/conftest.py); sensors run through the one
+mode driver (``waits``, tests/_modes.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import pytest
 
 from airflow_provider_onecodex.testing.pytest_plugin import connection_json
 from airflow_provider_onecodex.testing.server import SimulatorServer
-from airflow_provider_onecodex.testing.state import ManualClock
 
 ALIGNMENTS = "/api/v1/alignments"
 # Demo scenario: an alignment that succeeds after 3 s and one that fails after 4 s of simulated time.
@@ -65,27 +66,6 @@ def connect(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
         return conn_id
 
     return connect
-
-
-@pytest.fixture
-def fresh_sim(onecodex_simulator: SimulatorServer, onecodex_manual_clock: ManualClock) -> SimulatorServer:
-    """The plugin's reset simulator with time standing at 0 (the demo analyses are pending)."""
-    return onecodex_simulator
-
-
-@pytest.fixture
-def timed_sim(onecodex_simulator: SimulatorServer) -> Callable[..., SimulatorServer]:
-    """The reset demo simulator with its time given by ``clock`` (a :class:`RequestClock`, a
-    ``ManualClock()``...; default: standing at 0)."""
-
-    def make(clock: Any = None) -> SimulatorServer:
-        if hasattr(clock, "sim"):  # a RequestClock: let it read this simulator's request log
-            clock.sim = onecodex_simulator
-        assert clock is None or clock() == 0.0, "a test's clock must read 0 when the test starts"
-        onecodex_simulator.state.reset(clock=clock if clock is not None else ManualClock())
-        return onecodex_simulator
-
-    return make
 
 
 def alignment_sensor(conn_id: str, alignment_id: str, **defaults: Any) -> Callable[..., Any]:

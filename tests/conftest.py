@@ -43,6 +43,7 @@ def airflow_db() -> None:
 # -- on top of the plugin's fixtures (airflow_provider_onecodex/testing/pytest_plugin.py): the
 # ``onecodex_default`` connection pointed at the reset session simulator, or at a requests-mock host.
 
+
 @pytest.fixture
 def sim(onecodex_simulator):
     """The plugin's reset session simulator (short name used across the tests)."""
@@ -54,6 +55,35 @@ def connect(onecodex_connection):
     """The plugin's ``onecodex_connection``: ``onecodex_default`` -> ``sim``, ``max_retries=1``;
     call it to change key or extras (tests/triggers and the reliability modules have their own)."""
     return onecodex_connection
+
+
+@pytest.fixture
+def fresh_sim(onecodex_simulator, onecodex_manual_clock):
+    """The reset simulator with time standing at 0 (the demo analyses are pending)."""
+    return onecodex_simulator
+
+
+@pytest.fixture
+def done_sim(onecodex_simulator, onecodex_manual_clock):
+    """The reset simulator with every demo analysis complete."""
+    onecodex_manual_clock.advance(1_000)
+    return onecodex_simulator
+
+
+@pytest.fixture
+def timed_sim(onecodex_simulator):
+    """``timed_sim(clock)``: the reset demo simulator with its time given by ``clock`` (which must
+    read 0 now: a ``ManualClock()``, a ``tests._reliability.RequestClock``; default: standing at 0)."""
+    from airflow_provider_onecodex.testing.state import ManualClock
+
+    def make(clock=None):
+        if hasattr(clock, "sim"):  # a RequestClock: let it read this simulator's request log
+            clock.sim = onecodex_simulator
+        assert clock is None or clock() == 0.0, "a test's clock must read 0 when the test starts"
+        onecodex_simulator.state.reset(clock=clock if clock is not None else ManualClock())
+        return onecodex_simulator
+
+    return make
 
 
 MOCK_BASE = "http://onecodex.test"

@@ -17,10 +17,7 @@ from airflow_provider_onecodex.api.ops import Listing
 from airflow_provider_onecodex.api.paging import next_page, pager_of
 from airflow_provider_onecodex.testing.faults import Fault
 from bench.scenarios import make_bulk_scenario
-from tests._reliability import (  # noqa: F401  (fixtures)
-    ALIGNMENTS,
-    connect,
-)
+from tests._reliability import ALIGNMENTS, connect  # noqa: F401  (connect: a fixture)
 
 N = 10
 SORT = {"created_at": False}

@@ -12,17 +12,8 @@ import pytest
 
 from airflow_provider_onecodex.api.errors import OneCodexRateLimitError
 from airflow_provider_onecodex.testing.faults import Fault
-from airflow_provider_onecodex.testing.state import ManualClock
 from tests._modes import MODES
-from tests._reliability import (  # noqa: F401  (fixtures)
-    ALIGNMENTS,
-    GOOD_ID,
-    LATER,
-    RequestClock,
-    alignment_sensor,
-    connect,
-    timed_sim,
-)
+from tests._reliability import ALIGNMENTS, GOOD_ID, RequestClock, alignment_sensor, connect  # noqa: F401  (connect: a fixture)
 
 
 class Sleeps:
@@ -59,15 +50,6 @@ class Sleeps:
 @pytest.fixture
 def sleeps(monkeypatch):
     return Sleeps(monkeypatch)
-
-
-@pytest.fixture
-def done_sim(timed_sim):
-    """The demo simulator with every alignment already complete."""
-    clock = ManualClock()
-    sim = timed_sim(clock)
-    clock.advance(LATER)
-    return sim
 
 
 def http_date(seconds_from_now: float) -> str:

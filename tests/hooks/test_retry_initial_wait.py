@@ -9,11 +9,7 @@ import pytest
 from airflow_provider_onecodex.api.config import EXTRA_FIELDS, OneCodexConfigError, config_from_connection
 from airflow_provider_onecodex.get_provider_info import get_provider_info
 from airflow_provider_onecodex.testing.faults import Fault
-from tests._reliability import (  # noqa: F401  (fixtures)
-    ALIGNMENTS,
-    GOOD_ID,
-    connect,
-)
+from tests._reliability import ALIGNMENTS, GOOD_ID, connect  # noqa: F401  (connect: a fixture)
 
 KEY = "0123456789abcdef0123456789abcdef"
 

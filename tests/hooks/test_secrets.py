@@ -23,15 +23,7 @@ from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthE
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
 from tests._modes import first_event
-from tests._reliability import (  # noqa: F401  (fixtures)
-    ALIGNMENTS,
-    GOOD_ID,
-    LATER,
-    SAMPLE_ID,
-    RequestClock,
-    connect,
-    timed_sim,
-)
+from tests._reliability import ALIGNMENTS, GOOD_ID, LATER, SAMPLE_ID, RequestClock, connect  # noqa: F401  (connect: a fixture)
 
 WRONG_KEY = "feedfacefeedfacefeedfacefeedface"
 OTHER_KEY = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"  # what ~/.onecodex and ONE_CODEX_API_KEY hold

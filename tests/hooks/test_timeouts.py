@@ -10,30 +10,12 @@ import pytest
 
 from airflow_provider_onecodex.api.errors import OneCodexConnectionError
 from airflow_provider_onecodex.testing.faults import Fault
-from airflow_provider_onecodex.testing.state import ManualClock
 from tests._modes import MODES
-from tests._reliability import (  # noqa: F401  (fixtures)
-    ALIGNMENTS,
-    GOOD_ID,
-    LATER,
-    SAMPLE_ID,
-    RequestClock,
-    alignment_sensor,
-    connect,
-    timed_sim,
-)
+from tests._reliability import ALIGNMENTS, GOOD_ID, SAMPLE_ID, RequestClock, alignment_sensor, connect  # noqa: F401  (connect: a fixture)
 
 READ_TIMEOUT = 0.5
 SLACK = 1.5  # seconds of overhead allowed per attempt on a busy machine
 SORT = {"created_at": False}  # oldest first: a stable page order
-
-
-@pytest.fixture
-def done_sim(timed_sim):
-    clock = ManualClock()
-    sim = timed_sim(clock)
-    clock.advance(LATER)
-    return sim
 
 
 def hang_conn(connect, sim, max_retries=0):

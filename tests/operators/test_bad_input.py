@@ -14,11 +14,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from tests._reliability import (  # noqa: F401  (fixtures)
-    GOOD_ID,
-    SAMPLE_ID,
-    connect,
-)
+from tests._reliability import GOOD_ID, SAMPLE_ID, connect  # noqa: F401  (connect: a fixture)
 
 SAMPLE_URI = f"/api/v1/samples/{SAMPLE_ID}"
 ALIGNMENT_URI = f"/api/v1/alignments/{GOOD_ID}"

@@ -15,13 +15,7 @@ from airflow_provider_onecodex.operators.onecodex import (
 )
 from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor
 from airflow_provider_onecodex.testing.faults import Fault
-from tests._reliability import (  # noqa: F401  (fixtures)
-    ALIGNMENTS,
-    GOOD_ID,
-    SAMPLE_ID,
-    connect,
-    fresh_sim,
-)
+from tests._reliability import ALIGNMENTS, GOOD_ID, SAMPLE_ID, connect  # noqa: F401  (connect: a fixture)
 
 
 @pytest.mark.parametrize("analysis_type", ["bogus", "Alignment", "alignments", ""])

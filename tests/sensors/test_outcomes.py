@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
 from tests._modes import MODES
-from tests._reliability import (  # noqa: F401  (fixtures)
+from tests._reliability import (  # noqa: F401  (connect: a fixture)
     ALIGNMENTS,
     FAILED_ID,
     FAILED_MSG,
@@ -24,7 +24,6 @@ from tests._reliability import (  # noqa: F401  (fixtures)
     RequestClock,
     alignment_sensor,
     connect,
-    timed_sim,
 )
 
 WRONG_KEY = "ffffffffffffffffffffffffffffffff"

@@ -7,11 +7,7 @@ import pytest
 import requests
 
 from airflow_provider_onecodex.api.errors import OneCodexServerError
-from tests._reliability import (  # noqa: F401  (fixtures)
-    ALIGNMENTS,
-    GOOD_ID,
-    connect,
-)
+from tests._reliability import ALIGNMENTS, GOOD_ID, connect  # noqa: F401  (connect: a fixture)
 
 
 def test_admin_routes_switch_faults_at_run_time_and_count_them(onecodex_simulator, connect):

@@ -366,3 +366,29 @@ def timed(label: str, sink: dict[str, float]) -> Iterator[None]:
         yield
     finally:
         sink[label] = round(time.monotonic() - start, 1)
+
+
+@contextlib.contextmanager
+def migrated_home(
+    tmp_path: Path, env_extra: Mapping[str, str], times: dict[str, float], label: str
+) -> Iterator[tuple[Components, Api, int]]:
+    """A fresh, migrated Airflow home under ``tmp_path``: yields ``(comps, api, api_port)`` for the
+    test to start its components in; on exit stops them all, prints the wall times, and checks
+    that no process survived."""
+    home = tmp_path / "airflow-home"
+    home.mkdir()
+    api_port = free_port()
+    env = airflow_env(home, api_port, env_extra)
+    comps = Components(env, tmp_path)
+    api = Api(f"http://127.0.0.1:{api_port}")
+    try:
+        with timed("db migrate", times):
+            done = run_airflow(["db", "migrate"], env, tmp_path / "db-migrate.log", timeout=120)
+            assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout[-3000:]}"
+        yield comps, api, api_port
+    finally:
+        api.close()
+        with timed("stop", times):
+            comps.stop_all()
+        print(f"\n[e2e_airflow {label}] wall times (s): {times}; stop: {comps.stop_report()}")
+    assert not comps.survivors, f"processes survived SIGKILL: {comps.survivors}"

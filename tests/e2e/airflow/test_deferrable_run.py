@@ -23,9 +23,7 @@ from ._airflow_proc import (
     Api,
     Component,
     Components,
-    airflow_env,
-    free_port,
-    run_airflow,
+    migrated_home,
     start_api_server,
     timed,
     wait_for,
@@ -70,23 +68,14 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    from airflow_provider_onecodex.testing.server import SimulatorServer
+def stack(tmp_path: Path, onecodex_simulator_factory: Any) -> Iterator[Stack]:
+    from airflow_provider_onecodex.testing.pytest_plugin import connection_json
 
     times: dict[str, float] = {}
-    home = tmp_path / "airflow-home"
-    home.mkdir()
     clock = GatedClock()
-    sim = SimulatorServer(clock=clock).start()
-    api_port = free_port()
-    conn = {"conn_type": "onecodex", "host": sim.base_url, "password": sim.api_key}
-    env = airflow_env(home, api_port, {"AIRFLOW_CONN_ONECODEX_DEFAULT": json.dumps(conn)})
-    comps = Components(env, tmp_path)
-    api = Api(f"http://127.0.0.1:{api_port}")
-    try:
-        with timed("db migrate", times):
-            done = run_airflow(["db", "migrate"], env, tmp_path / "db-migrate.log", timeout=120)
-            assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout[-3000:]}"
+    sim = onecodex_simulator_factory(clock=clock)
+    env_extra = {"AIRFLOW_CONN_ONECODEX_DEFAULT": connection_json(sim.base_url, sim.api_key)}
+    with migrated_home(tmp_path, env_extra, times, "deferrable") as (comps, api, api_port):
         with timed("components healthy", times):
             start_api_server(comps, api_port)
             comps.start("scheduler", "scheduler", "--skip-serve-logs")
@@ -94,13 +83,6 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
             comps.start("dag-processor", "dag-processor")
             wait_healthy(api, comps, timeout=150, need=("scheduler", "triggerer", "dag_processor"))
         yield Stack(api, comps, sim, clock, triggerer, times)
-    finally:
-        api.close()
-        with timed("stop", times):
-            comps.stop_all()
-        sim.stop()
-        print(f"\n[e2e_airflow deferrable] wall times (s): {times}; stop: {comps.stop_report()}")
-    assert not comps.survivors, f"processes survived SIGKILL: {comps.survivors}"
 
 
 def _where(query: str) -> dict[str, Any]:

@@ -22,9 +22,7 @@ from ._airflow_proc import (
     Api,
     Component,
     Components,
-    airflow_env,
-    free_port,
-    run_airflow,
+    migrated_home,
     start_api_server,
     timed,
     wait_healthy,
@@ -56,31 +54,22 @@ class UiStack:
 
 
 @pytest.fixture
-def ui_stack(tmp_path: Path) -> Iterator[UiStack]:
-    from airflow_provider_onecodex.testing.server import SimulatorServer
+def ui_stack(tmp_path: Path, onecodex_simulator: Any) -> Iterator[UiStack]:
+    from airflow_provider_onecodex.testing.pytest_plugin import connection_json
 
     times: dict[str, float] = {}
-    home = tmp_path / "airflow-home"
-    home.mkdir()
-    sim = SimulatorServer().start()
-    api_port = free_port()
-    env = airflow_env(home, api_port, {"AIRFLOW__CORE__TEST_CONNECTION": "Enabled"})
-    comps = Components(env, tmp_path)
-    api = Api(f"http://127.0.0.1:{api_port}")
-    try:
-        with timed("db migrate", times):
-            done = run_airflow(["db", "migrate"], env, tmp_path / "db-migrate.log", timeout=120)
-            assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout[-3000:]}"
+    sim = onecodex_simulator
+    env_extra = {"AIRFLOW__CORE__TEST_CONNECTION": "Enabled"}
+    with migrated_home(tmp_path, env_extra, times, "ui") as (comps, api, api_port):
         with timed("api-server healthy + dags test", times):
             start_api_server(comps, api_port)
             # Only the DAG run needs the connection; the api-server gets its own through REST.
-            conn = {"conn_type": "onecodex", "host": sim.base_url, "password": sim.api_key}
             dags_test = comps.start(
                 "dags-test",
                 "dags",
                 "test",
                 DAG_ID,
-                env={"AIRFLOW_CONN_ONECODEX_DEFAULT": json.dumps(conn)},
+                env={"AIRFLOW_CONN_ONECODEX_DEFAULT": connection_json(sim.base_url, sim.api_key)},
             )
             wait_healthy(api, comps, timeout=150)
             try:
@@ -91,13 +80,6 @@ def ui_stack(tmp_path: Path) -> Iterator[UiStack]:
                     f"`{AIRFLOW} dags test {DAG_ID}` did not finish\n{comps.tails()}"
                 ) from exc
         yield UiStack(api, comps, sim, dags_test, times)
-    finally:
-        api.close()
-        with timed("stop", times):
-            comps.stop_all()
-        sim.stop()
-        print(f"\n[e2e_airflow ui] wall times (s): {times}; stop: {comps.stop_report()}")
-    assert not comps.survivors, f"processes survived SIGKILL: {comps.survivors}"
 
 
 def test_connection_form_test_button_and_extra_link(ui_stack: UiStack) -> None:
