@@ -11,7 +11,7 @@ trigger in one event loop, sharing the batched poller, then ``execute_complete``
 
 It prints the faults injected, the requests sent, the outcomes by kind and the requests per
 alignment, and exits non-zero when any sensor ended in the wrong state or a request bound was
-exceeded. ``tests/reliability/test_soak.py`` runs it.
+exceeded. ``tests/sensors/test_soak.py`` runs it.
 """
 
 from __future__ import annotations
