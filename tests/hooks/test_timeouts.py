@@ -10,7 +10,6 @@ import pytest
 
 from airflow_provider_onecodex.api.errors import OneCodexConnectionError
 from airflow_provider_onecodex.testing.faults import Fault
-from tests._modes import MODES
 from tests._reliability import ALIGNMENTS, GOOD_ID, SAMPLE_ID, RequestClock, alignment_sensor, connect  # noqa: F401  (connect: a fixture)
 
 READ_TIMEOUT = 0.5
@@ -101,31 +100,6 @@ def test_async_hook_gives_up_after_the_read_timeout_on_get_and_on_page_two(done_
             await hook.aclose()
 
     asyncio.run(main())
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_sensor_rides_out_a_hanging_poll(mode, done_sim, connect, waits):
-    done_sim.state.faults.script(ALIGNMENTS, [Fault.hang()])
-    conn_id = hang_conn(connect, done_sim)
-
-    started = time.monotonic()
-    record = waits.run(alignment_sensor(conn_id, GOOD_ID), mode)
-
-    assert record["success"] is True
-    assert done_sim.state.count() == 2
-    assert READ_TIMEOUT <= time.monotonic() - started < READ_TIMEOUT + 2 * SLACK
-
-
-def test_trigger_rides_out_a_hanging_listing(timed_sim, connect, waits):
-    sim = timed_sim(RequestClock(3))  # pending at the first poke, complete once the trigger asks again
-    sim.state.faults.script(ALIGNMENTS, [None, Fault.hang()])
-
-    record = waits.run(alignment_sensor(hang_conn(connect, sim), GOOD_ID), "deferrable")
-
-    assert record["success"] is True
-    assert len(waits.triggers) == 1
-    assert [r.status for r in sim.state.requests] == [200, None, 200]
-    assert [r.fault for r in sim.state.requests] == [None, "hang", None]
 
 
 def test_a_slow_answer_within_the_read_timeout_is_waited_for(done_sim, connect):
