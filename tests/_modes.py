@@ -64,6 +64,11 @@ async def first_event(trigger: Any, timeout: float = TRIGGER_TIMEOUT) -> Any:
         await events.aclose()
 
 
+async def first_payload(trigger: Any, timeout: float = TRIGGER_TIMEOUT) -> Any:
+    """The payload of :func:`first_event`, JSON-decoded as the resumed task gets it."""
+    return json.loads(json.dumps((await first_event(trigger, timeout)).payload))
+
+
 class Waits:
     """Runs sensors to their end (:meth:`run`); records executions, triggers and events."""
 

@@ -17,6 +17,7 @@ from airflow_provider_onecodex.api.samples import sample_outcome
 from airflow_provider_onecodex.api.status import SampleState, readiness_of
 from airflow_provider_onecodex.sensors.onecodex import OneCodexSampleSensor
 from airflow_provider_onecodex.triggers.onecodex import OneCodexSampleTrigger
+from tests._modes import first_payload
 
 STOOL, CLS_STOOL, MAIN = "d4e5f60718293a4b", "c1a5000000000004", "a1b2c3d4e5f60718"
 ID = "0123456789abcdef"
@@ -145,10 +146,6 @@ def _deferred(wait: OneCodexSampleSensor) -> OneCodexSampleTrigger:
     return OneCodexSampleTrigger(**json.loads(json.dumps(kwargs)))  # as the triggerer rebuilds it
 
 
-async def _first_event(trigger: OneCodexSampleTrigger):
-    return (await asyncio.wait_for(anext(trigger.run()), timeout=10)).payload
-
-
 async def test_deferrable_wait_ends_like_the_poke(use_fresh, onecodex_manual_clock):
     wait = sensor(sample_id=STOOL, deferrable=True, wait_for_primary_classification=True)
     trigger = _deferred(wait)
@@ -158,7 +155,7 @@ async def test_deferrable_wait_ends_like_the_poke(use_fresh, onecodex_manual_clo
         await asyncio.sleep(0.2)
         onecodex_manual_clock.advance(1.5)
 
-    event, _ = await asyncio.gather(_first_event(trigger), validate_later())
+    event, _ = await asyncio.gather(first_payload(trigger), validate_later())
     assert event["status"] == "success"
     assert wait.execute_complete({}, event) == sensor(sample_id=STOOL).poke({}).xcom_value
 
@@ -173,7 +170,7 @@ async def test_deferrable_failure_has_the_poke_message(use_fresh, onecodex_manua
         await asyncio.sleep(0.2)
         onecodex_manual_clock.advance(1)
 
-    event, _ = await asyncio.gather(_first_event(trigger), fail_later())
+    event, _ = await asyncio.gather(first_payload(trigger), fail_later())
     with pytest.raises(AirflowFailException) as deferred:
         sensor(sample_id=sample).execute_complete({}, event)
     with pytest.raises(AirflowFailException) as poked:
@@ -190,7 +187,7 @@ async def test_trigger_deadline_ends_with_timeout(use_fresh):
     import time
 
     trigger = OneCodexSampleTrigger(sample, "onecodex_default", 0.05, deadline=time.time() + 0.2, timeout=0.2)
-    event = await _first_event(trigger)
+    event = await first_payload(trigger)
     assert event == {"status": "timeout", "message": f"Timed out after 0.2 s waiting for sample {sample}"}
 
 

@@ -17,6 +17,7 @@ from airflow_provider_onecodex.api.waiting import WaitSpec
 from airflow_provider_onecodex.triggers import poller as poller_module
 from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
 from airflow_provider_onecodex.triggers.poller import CHUNK, SharedPoller
+from tests._modes import first_payload
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 
@@ -37,14 +38,6 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.005)
-
-
-async def first_payload(trigger: OneCodexAnalysisTrigger) -> dict[str, Any]:
-    events = trigger.run()
-    try:
-        return (await anext(events)).payload
-    finally:
-        await events.aclose()
 
 
 def the_poller() -> SharedPoller:

@@ -12,6 +12,7 @@ from airflow_provider_onecodex.api.waiting import WaitSpec
 from airflow_provider_onecodex.testing.app import NOT_FOUND_MESSAGE
 from airflow_provider_onecodex.testing.pytest_plugin import connection_json
 from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
+from tests._modes import first_payload
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 LISTING = r"^/api/v1/alignments$"
@@ -21,17 +22,6 @@ def single(aid: str, **kwargs: Any) -> OneCodexAnalysisTrigger:
     kwargs.setdefault("poll_interval", 0.02)
     spec = WaitSpec.build("alignments", record_id=aid).to_dict()
     return OneCodexAnalysisTrigger(spec=spec, onecodex_conn_id="onecodex_default", **kwargs)
-
-
-async def first_event(trigger: OneCodexAnalysisTrigger, timeout: float = 10.0) -> dict[str, Any]:
-    import asyncio
-
-    events = trigger.run()
-    try:
-        event = await asyncio.wait_for(anext(events), timeout)
-    finally:
-        await events.aclose()
-    return event.payload
 
 
 # -- serialization ---------------------------------------------------------------------------
@@ -96,7 +86,7 @@ def test_a_corrupted_spec_is_refused_at_construction() -> None:
 
 async def test_success_event_carries_the_record(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280", complete_after=0)
-    event = await first_event(single(aid))
+    event = await first_payload(single(aid))
     assert event == {
         "status": "success",
         "value": sim.state.get_json("alignments", aid),
@@ -108,7 +98,7 @@ async def test_success_event_carries_the_record(sim, connect) -> None:
 async def test_failed_event_names_the_id_and_error_msg(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
     sim.state.set_outcome(aid, success=False, error_msg="Reads too short to align.")
-    event = await first_event(single(aid))
+    event = await first_payload(single(aid))
     assert event == {
         "status": "failed",
         "kind": "analysis_failed",
@@ -119,7 +109,7 @@ async def test_failed_event_names_the_id_and_error_msg(sim, connect) -> None:
 async def test_404_event(sim, connect) -> None:
     missing = "0f0f0f0f0f0f0f0f"
     assert missing not in sim.state.analyses
-    event = await first_event(single(missing))
+    event = await first_payload(single(missing))
     assert event == {
         "status": "failed",
         "kind": "not_found",
@@ -133,7 +123,7 @@ async def test_404_event(sim, connect) -> None:
 async def test_401_event_holds_no_key_and_ends_at_once(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
     connect(password="e" * 32)
-    event = await first_event(single(aid))
+    event = await first_payload(single(aid))
     assert (event["status"], event["kind"]) == ("failed", "auth")
     assert event["message"].startswith("One Codex API error 401 on GET /api/v1/alignments: ")
     assert "e" * 32 not in json.dumps(event)
@@ -150,7 +140,7 @@ async def test_malformed_record_event(sim, connect, monkeypatch) -> None:
         ]
 
     monkeypatch.setattr(sim.state, "list_json", with_string_complete)
-    event = await first_event(single(aid))
+    event = await first_payload(single(aid))
     assert event == {
         "status": "failed",
         "kind": "malformed",
@@ -160,7 +150,7 @@ async def test_malformed_record_event(sim, connect, monkeypatch) -> None:
 
 async def test_deadline_in_the_past_times_out_without_a_request(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
-    event = await first_event(single(aid, deadline=time.time() - 1, timeout=60))
+    event = await first_payload(single(aid, deadline=time.time() - 1, timeout=60))
     assert event == {"status": "timeout", "message": f"Timed out after 60 s waiting for alignment {aid}"}
     assert sim.state.count() == 0
 
@@ -168,7 +158,7 @@ async def test_deadline_in_the_past_times_out_without_a_request(sim, connect) ->
 async def test_short_deadline_times_out_while_pending(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
     started = time.monotonic()
-    event = await first_event(single(aid, poll_interval=0.05, deadline=time.time() + 0.3, timeout=0.3))
+    event = await first_payload(single(aid, poll_interval=0.05, deadline=time.time() + 0.3, timeout=0.3))
     assert event["status"] == "timeout"
     assert 0.25 <= time.monotonic() - started < 2
     assert sim.state.count("/api/v1/alignments") >= 2  # it kept polling until the deadline
@@ -185,7 +175,7 @@ async def test_sleeps_between_non_final_polls(answer, sim, connect) -> None:
         kind: Any = 503 if answer == "503" else answer
         sim.state.faults.set_rate(1.0, [kind], path_regex=LISTING)
     window, interval = 0.6, 0.1
-    event = await first_event(
+    event = await first_payload(
         single(aid, poll_interval=interval, deadline=time.time() + window, max_consecutive_failures=1000)
     )
     assert event["status"] == "timeout"
@@ -196,7 +186,7 @@ async def test_sleeps_between_non_final_polls(answer, sim, connect) -> None:
 async def test_gives_up_after_max_consecutive_failures(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
     sim.state.faults.set_rate(1.0, [503], path_regex=LISTING)
-    event = await first_event(single(aid, max_consecutive_failures=3))
+    event = await first_payload(single(aid, max_consecutive_failures=3))
     assert event == {
         "status": "failed",
         "kind": "transient",
@@ -209,7 +199,7 @@ async def test_gives_up_after_max_consecutive_failures(sim, connect) -> None:
 async def test_failures_before_deferral_count_towards_the_limit(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
     sim.state.faults.set_rate(1.0, [503], path_regex=LISTING)
-    event = await first_event(single(aid, max_consecutive_failures=3, consecutive_failures=2))
+    event = await first_payload(single(aid, max_consecutive_failures=3, consecutive_failures=2))
     assert event["message"].startswith("3 polls in a row failed; last error: One Codex API error 503")
     assert sim.state.count("/api/v1/alignments") == 1
 
@@ -217,7 +207,7 @@ async def test_failures_before_deferral_count_towards_the_limit(sim, connect) ->
 async def test_a_pending_answer_resets_the_failure_count(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
     sim.state.faults.script(path_regex=LISTING, faults=[503, 503, None, 503, 503, None, 503, 503])
-    event = await first_event(single(aid, max_consecutive_failures=3, deadline=time.time() + 0.5))
+    event = await first_payload(single(aid, max_consecutive_failures=3, deadline=time.time() + 0.5))
     assert event["status"] == "timeout"  # never three failures in a row
     assert sim.state.count("/api/v1/alignments", status=503) == 6
 
@@ -237,7 +227,7 @@ async def test_client_retries_absorb_a_blip_before_the_trigger_sees_it(sim, conn
     connect(max_retries=3)
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280", complete_after=0)
     sim.state.faults.script(path_regex=LISTING, faults=[{"status": 502, "body": "html"}, "reset", 429])
-    event = await first_event(single(aid, max_consecutive_failures=1))
+    event = await first_payload(single(aid, max_consecutive_failures=1))
     assert event["status"] == "success"
     assert len(waits) == 3 and sim.state.count("/api/v1/alignments") == 4
 
@@ -248,7 +238,7 @@ async def test_client_retries_absorb_a_blip_before_the_trigger_sees_it(sim, conn
 async def test_a_placeholder_key_fails_the_wait_without_a_request(sim, connect) -> None:
     aid = sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280")
     connect(password="***")
-    event = await first_event(single(aid))
+    event = await first_payload(single(aid))
     assert (event["status"], event["kind"]) == ("failed", "api_error")
     assert "placeholder '***'" in event["message"]
     assert sim.state.count() == 0
@@ -261,4 +251,4 @@ async def test_a_missing_connection_fails_the_trigger_loudly(sim, monkeypatch) -
     spec = WaitSpec.build("alignments", record_id="a1a1000000001280").to_dict()
     trigger = OneCodexAnalysisTrigger(spec=spec, onecodex_conn_id="onecodex_gone", poll_interval=0.02)
     with pytest.raises(AirflowNotFoundException, match="onecodex_gone"):
-        await first_event(trigger)
+        await first_payload(trigger)
