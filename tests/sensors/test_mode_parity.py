@@ -18,9 +18,9 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_onecodex.testing.app import NOT_FOUND_MESSAGE, UNAUTHORIZED_MESSAGE
+from tests._modes import MODES
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
-MODES = ("poke", "reschedule", "deferrable")
 LISTING = r"^/api/v1/alignments$"
 AUTH_HINT = "(authentication or permission failed: check the connection's API key)"
 NOT_FOUND_HINT = "(no such record, or not visible with this API key)"

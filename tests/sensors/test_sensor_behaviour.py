@@ -15,9 +15,10 @@ from airflow.sdk.exceptions import (
     TaskDeferred,
 )
 
+from tests._modes import MODES
+
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 GOOD = "0123456789abcdef"
-MODES = ("poke", "reschedule", "deferrable")
 
 
 def alignment_sensor(**kwargs: Any) -> Any:
