@@ -91,17 +91,15 @@ MOCK_KEY = "5eed5eed5eed5eed5eed5eed5eed5eed"
 
 
 @pytest.fixture
-def use_fresh(onecodex_manual_clock, onecodex_connection, onecodex_simulator):
-    """``onecodex_default`` -> the reset simulator, its clock at 0 s until the test moves
-    ``onecodex_manual_clock`` (the demo analyses are pending)."""
-    return onecodex_simulator
+def use_fresh(fresh_sim, onecodex_connection):
+    """``fresh_sim`` with ``onecodex_default`` pointed at it (move ``onecodex_manual_clock``)."""
+    return fresh_sim
 
 
 @pytest.fixture
-def use_sim(use_fresh, onecodex_manual_clock):
-    """``use_fresh`` 100 s later: every demo analysis is complete."""
-    onecodex_manual_clock.advance(100)
-    return use_fresh
+def use_sim(done_sim, onecodex_connection):
+    """``done_sim`` with ``onecodex_default`` pointed at it."""
+    return done_sim
 
 
 @pytest.fixture
