@@ -7,7 +7,7 @@ inside the functions: operator modules import this one at DAG parse time.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
@@ -55,3 +55,30 @@ def check_destination(destination: object, conn_id: str | None = None, *, requir
             raise ValueError("destination is required: a folder URL (file://, s3://...) or a local path")
         return
     storage_path(destination, conn_id)
+
+
+# Executors whose tasks all run on the scheduler's machine: a file:// destination is shared there.
+LOCAL_EXECUTORS = frozenset({"LocalExecutor", "SequentialExecutor", "DebugExecutor"})
+
+
+def warn_if_machine_local(folder: ObjectStoragePath, log: Any) -> bool:
+    """Log a warning when ``folder`` is on this machine's disk and Airflow's executor runs tasks on
+    other machines (Celery, Kubernetes...): the next task may run where the file is not.
+
+    :returns: whether it warned.
+    """
+    if folder.protocol not in ("file", "local", ""):
+        return False
+    from airflow.sdk import conf
+
+    names = [n.strip() for n in str(conf.get("core", "executor", fallback="")).split(",") if n.strip()]
+    remote = [n for n in names if n.rsplit(".", 1)[-1].split(":")[-1] not in LOCAL_EXECUTORS]
+    if not remote:
+        return False
+    log.warning(
+        "Writing to %s on this worker's disk, but the executor is %s: other tasks may run on other "
+        "machines and not see it. Use shared storage (s3://, gs://, a shared mount) as destination.",
+        folder,
+        ", ".join(remote),
+    )
+    return True

@@ -39,7 +39,7 @@ def alignment_ids(records: list[dict[str, Any]]) -> list[str]:
 def summarize(records: list[dict[str, Any] | None]) -> dict[str, Any]:
     """One line per alignment: id, reference tax_id, status, seconds from creation to update."""
     rows = []
-    for record in records:
+    for record in records or []:  # None when the sample has no alignments: nothing was mapped
         if not record:
             continue
         status = "pending"
@@ -59,7 +59,11 @@ def summarize(records: list[dict[str, Any] | None]) -> dict[str, Any]:
             }
         )
     counts = {s: sum(r["status"] == s for r in rows) for s in ("succeeded", "failed", "pending")}
-    print("One Codex alignment summary:")
+    print(
+        "One Codex alignment summary:"
+        if rows
+        else "One Codex alignment summary: the sample has no alignments"
+    )
     for r in rows:
         line = f"  {r['alignment_id']}  tax_id={r['tax_id']}  {r['status']}"
         if r["error_msg"]:
@@ -91,9 +95,10 @@ def _workflow(dag_id: str, deferrable: bool) -> DAG:
             timeout=300,
             mode="poke",
             deferrable=deferrable,
+            map_index_template="{{ task.alignment_id }}",  # the UI lists waits by alignment id
         ).expand(alignment_id=ids)
         fetched = OneCodexGetAlignmentOperator.partial(
-            task_id="fetch_alignment", trigger_rule="all_done"
+            task_id="fetch_alignment", trigger_rule="all_done", map_index_template="{{ task.alignment_id }}"
         ).expand(alignment_id=ids)
         waits >> fetched
         summarize(fetched.output)

@@ -6,7 +6,8 @@ For each sample created in the run's data interval (or each id in ``params.sampl
    classifications and alignments are complete (one mapped sensor per sample; a failed alignment
    is reported, not fatal);
 2. fetch the primary classification's results and every succeeded alignment's coverage statistics
-   (results larger than 48 KiB of JSON are written to ``params.results_folder`` and XCom gets their
+   (results larger than 48 KiB of JSON are written to ``params.results_folder``, else the Variable
+   ``onecodex_results_folder``, else ``$AIRFLOW_HOME/onecodex-results``, and XCom gets their
    location, size, SHA-256 and a summary: top taxa, coverage);
 3. decide a QC verdict: ``fail`` when host reads exceed ``params.max_host_fraction`` or nothing
    microbial was classified, ``review`` when an alignment failed, else ``pass``;
@@ -136,6 +137,9 @@ def decide(
     from airflow_provider_onecodex.api.results import summary_of
 
     params = params or {}
+    if not plan_samples:  # nothing found: the run succeeds and says so
+        print("One Codex QC: no samples to check in this run; nothing to do.")
+        return []
     coverage = {
         aid: summary_of("alignments", v)
         for aid, v in zip(alignment_ids, _items(alignment_results), strict=True)
@@ -194,14 +198,23 @@ with DAG(
         "lookback_hours": Param(24, type="number", exclusiveMinimum=0),
         "max_samples": Param(100, type="integer", minimum=1, maximum=1000),
         "max_host_fraction": Param(0.5, type="number", minimum=0, maximum=1),
-        "results_folder": Param(DEFAULT_RESULTS_FOLDER, type="string", minLength=1),
+        # None: the Variable onecodex_results_folder (shared storage such as s3://... on a
+        # multi-machine deployment), else DEFAULT_RESULTS_FOLDER (file://: one machine only).
+        "results_folder": Param(None, type=["null", "string"], minLength=1),
     },
     default_args={"onecodex_conn_id": "onecodex_default"},
 ) as onecodex_sample_workflow:
     sample_ids = find_samples()
     waits = {"poke_interval": 1, "timeout": 300, "mode": "poke"}  # short polls: the demo's waits are seconds
+    results_folder = (  # the run's param, else the deployment's Variable, else a local folder
+        "{{ params.results_folder or var.value.get('onecodex_results_folder', '"
+        + DEFAULT_RESULTS_FOLDER
+        + "') }}"
+    )
+    by_sample = {"map_index_template": "{{ task.sample_id }}"}  # the UI lists mapped tasks by id
+    by_analysis = {"map_index_template": "{{ task.analysis_id }}"}
     ready = OneCodexSampleSensor.partial(
-        task_id="wait_for_sample", wait_for_primary_classification=True, **waits
+        task_id="wait_for_sample", wait_for_primary_classification=True, **waits, **by_sample
     ).expand(sample_id=sample_ids)
     classified = OneCodexAnalysisSensor.partial(
         # /analyses records carry no pre-signed results_uri, so none reaches XCom
@@ -209,9 +222,15 @@ with DAG(
         resource="analyses",
         analysis_type="classification",
         **waits,
+        **by_sample,
     ).expand(sample_id=sample_ids)
     aligned = OneCodexAnalysisSensor.partial(
-        task_id="wait_for_alignments", resource="alignments", failure_policy="report", min_count=0, **waits
+        task_id="wait_for_alignments",
+        resource="alignments",
+        failure_policy="report",
+        min_count=0,
+        **waits,
+        **by_sample,
     ).expand(sample_id=sample_ids)
     ready >> [classified, aligned]
 
@@ -221,16 +240,20 @@ with DAG(
     classification_results = OneCodexFetchResultsOperator.partial(
         task_id="fetch_classification_results",
         resource="classifications",
-        destination="{{ params.results_folder }}",
+        destination=results_folder,
+        **by_analysis,
     ).expand(analysis_id=classification_ids(entries))
     alignment_results = OneCodexFetchResultsOperator.partial(
         task_id="fetch_alignment_results",
         resource="alignments",
-        destination="{{ params.results_folder }}",
+        destination=results_folder,
+        **by_analysis,
     ).expand(analysis_id=aligned_ids)
 
     verdicts = decide(entries, classification_results.output, aligned_ids, alignment_results.output)
-    OneCodexUpdateMetadataOperator.partial(task_id="write_qc_verdict").expand_kwargs(
+    OneCodexUpdateMetadataOperator.partial(task_id="write_qc_verdict", **by_sample).expand_kwargs(
         verdicts.map(metadata_kwargs)
     )
-    OneCodexTagSampleOperator.partial(task_id="tag_qc_verdict").expand_kwargs(verdicts.map(tag_kwargs))
+    OneCodexTagSampleOperator.partial(task_id="tag_qc_verdict", **by_sample).expand_kwargs(
+        verdicts.map(tag_kwargs)
+    )

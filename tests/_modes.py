@@ -50,6 +50,19 @@ class FakeTI:
         return self.first_try_start if self.rescheduled else None
 
 
+class MemoryStateStore:
+    """Airflow 3.3's ``task_state_store`` for one task: what a wait keeps across tries and reschedules."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        self.values[key] = json.loads(json.dumps(value))  # stored as JSON
+
+
 async def first_event(trigger: Any, timeout: float = TRIGGER_TIMEOUT) -> Any:
     """Rebuild ``trigger`` from its JSON-encoded serialization, run it to its first event, then
     close it (so it leaves the shared poller). Returns the ``TriggerEvent``."""
@@ -92,7 +105,8 @@ class Waits:
         from airflow_provider_onecodex.triggers import poller
 
         ti = FakeTI()
-        context = {**(context or {}), "ti": ti}
+        # Airflow 3.3 gives every task a task_state_store (a wait keeps its start and progress there)
+        context = {"task_state_store": MemoryStateStore(), **(context or {}), "ti": ti}
         if mode == "poke":
             self.executions += 1
             return make(mode="poke").execute(context)

@@ -83,7 +83,7 @@ class OneCodexClient:
             )
         except requests.RequestException as exc:
             raise connection_error(exc, self.config, method, path) from None
-        return decode(response, method, path, expect)
+        return decode(response, method, path, expect, self.config.conn_id)
 
     def request(
         self,

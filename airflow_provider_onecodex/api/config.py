@@ -53,6 +53,8 @@ class ClientConfig:
     :param read_timeout: seconds (default 60).
     :param page_size: records per listing page (default 100, max 1000).
     :param retry: the retry policy.
+    :param conn_id: the Airflow connection these settings came from, named in error messages
+        (``None`` outside Airflow).
     """
 
     api_key: str = field(repr=False)
@@ -63,6 +65,7 @@ class ClientConfig:
     page_size: int = DEFAULT_PER_PAGE
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     user_agent: str = USER_AGENT
+    conn_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.api_key, str) or not self.api_key.strip():
@@ -151,6 +154,7 @@ def config_from_connection(
     extra: Mapping[str, Any] | None = None,
     port: int | None = None,
     schema: str | None = None,
+    conn_id: str | None = None,
 ) -> ClientConfig:
     """Build a :class:`ClientConfig` from an Airflow connection's fields.
 
@@ -182,4 +186,5 @@ def config_from_connection(
             initial_wait=float(initial_wait),
             max_retry_after=float(max_retry_after),
         ),
+        conn_id=conn_id,
     )

@@ -11,7 +11,7 @@ import json
 
 # Statuses retried with backoff: rate limiting and gateway/server trouble.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
-MESSAGE_LIMIT = 200
+MESSAGE_LIMIT = 300  # characters of a server message kept in an error (cut between words)
 
 
 class OneCodexError(Exception):
@@ -33,26 +33,35 @@ class OneCodexAPIError(OneCodexError):
     throttled = False
 
     def __init__(
-        self, status: int | None, method: str, path: str, message: str, retry_after: float | None = None
+        self,
+        status: int | None,
+        method: str,
+        path: str,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        hint: str | None = None,
     ) -> None:
         self.status = status
         self.method = method
         self.path = path
         self.message = message
         self.retry_after = retry_after
-        where = f"{method} {path}"
-        head = f"One Codex API error {status}" if status is not None else "One Codex API request failed"
-        super().__init__(f"{head} on {where}: {message}")
+        self.hint = hint
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = f"{self.method} {self.path}"
+        if self.hint:  # what to fix first, then what the server said
+            return f"{self.hint}. One Codex answered {self.status} on {where}: {self.message}"
+        if self.status is None:
+            return f"One Codex API request failed on {where}: {self.message}"
+        return f"One Codex API error {self.status} on {where}: {self.message}"
 
     def add_note_to_message(self, note: str) -> None:
         """Append ``note`` to :attr:`message` and to the text the exception shows."""
         self.message = f"{self.message} ({note})"
-        head = (
-            f"One Codex API error {self.status}"
-            if self.status is not None
-            else "One Codex API request failed"
-        )
-        self.args = (f"{head} on {self.method} {self.path}: {self.message}",)
+        self.args = (self._text(),)
 
     @property
     def transient(self) -> bool:
@@ -60,7 +69,14 @@ class OneCodexAPIError(OneCodexError):
         return self.status in TRANSIENT_STATUSES
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.status, self.method, self.path, self.message, self.retry_after))
+        args = (self.status, self.method, self.path, self.message, self.retry_after)
+        return (_rebuild, (type(self), args, {"hint": self.hint} if self.hint else {}))
+
+
+def _rebuild(
+    cls: type[OneCodexAPIError], args: tuple[object, ...], kwargs: dict[str, object]
+) -> OneCodexAPIError:
+    return cls(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class OneCodexAuthError(OneCodexAPIError):
@@ -80,11 +96,30 @@ class OneCodexServerError(OneCodexAPIError):
 
 
 class OneCodexConnectionError(OneCodexAPIError):
-    """No response (``status`` is ``None``): connection refused or reset, DNS failure, timeouts. Transient."""
+    """No response (``status`` is ``None``): connection refused or reset, DNS failure, timeouts. Transient.
+
+    :ivar cause: why, in one word: ``refused``, ``name_not_resolved``, ``tls``, ``connect_timeout``,
+        ``read_timeout``, ``reset`` or ``other`` (see :func:`~airflow_provider_onecodex.api.http.transport_cause`).
+    """
+
+    def __init__(
+        self,
+        status: int | None,
+        method: str,
+        path: str,
+        message: str,
+        retry_after: float | None = None,
+        cause: str = "other",
+    ) -> None:
+        super().__init__(status, method, path, message, retry_after)
+        self.cause = cause
 
     @property
     def transient(self) -> bool:
         return True
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.status, self.method, self.path, self.message, self.retry_after, self.cause))
 
 
 class OneCodexResponseError(OneCodexAPIError):
@@ -111,7 +146,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def message_from_body(body: bytes | str, content_type: str | None = None) -> str:
-    """The error text of a response body: JSON ``message`` or ``msg``, else its first 200 characters.
+    """The error text of a response body: JSON ``message`` or ``msg``, else the body; at most MESSAGE_LIMIT characters, cut between words.
 
     HTML and empty bodies are described, never parsed as JSON.
     """
@@ -128,10 +163,22 @@ def message_from_body(body: bytes | str, content_type: str | None = None) -> str
             for key in ("message", "msg", "error"):
                 value = data.get(key)
                 if isinstance(value, str) and value.strip():
-                    return value.strip()[:MESSAGE_LIMIT]
+                    return shorten(value)
     if "html" in (content_type or "").lower() or stripped[:1] == "<":
         return "non-JSON (HTML) response body"
-    return " ".join(stripped[:MESSAGE_LIMIT].split())
+    return shorten(stripped)
+
+
+def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` on one line, at most about ``limit`` characters, cut between words (``...`` marks a cut)."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    head = words[: limit + 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else ""
+    if len(cut) < limit // 2:  # one very long token (a hash, a path): cutting inside it is the only way
+        cut = words[:limit]
+    return cut.rstrip(" ,;:.") + " ..."
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -159,6 +206,23 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, seconds)
 
 
+_AUTH_HINTS = {
+    401: ("authentication failed{conn}: check {its} API key"),
+    402: ("payment required{conn}: check the One Codex plan of {its} account"),
+    403: ("permission denied{conn}: {its} API key lacks permission for this"),
+}
+
+
+def auth_hint(status: int, conn_id: str | None) -> str | None:
+    """What to fix for a 401/402/403, naming the Airflow connection (``None`` for other statuses)."""
+    template = _AUTH_HINTS.get(status)
+    if template is None:
+        return None
+    if conn_id:
+        return template.format(conn=f" for connection `{conn_id}`", its="its")
+    return template.format(conn="", its="the")
+
+
 def error_for_status(
     status: int,
     method: str,
@@ -166,9 +230,16 @@ def error_for_status(
     body: bytes | str,
     content_type: str | None = None,
     retry_after: str | None = None,
+    conn_id: str | None = None,
 ) -> OneCodexAPIError:
-    """Build the typed error for a non-2xx response. Only ``path`` (no query) is kept."""
+    """Build the typed error for a non-2xx response. Only ``path`` (no query) is kept.
+
+    A 401/402/403 message starts with what to fix, naming ``conn_id`` (the Airflow connection),
+    then gives the server's own text: ``authentication failed for connection `onecodex_prod`:
+    check its API key. One Codex answered 401 on GET <path>: <text>``.
+    """
     message = message_from_body(body, content_type)
+    hint = auth_hint(status, conn_id)
     wait = parse_retry_after(retry_after)
     cls: type[OneCodexAPIError] = OneCodexAPIError
     if status in (401, 402, 403):
@@ -179,4 +250,20 @@ def error_for_status(
         cls = OneCodexRateLimitError
     elif status >= 500:
         cls = OneCodexServerError
-    return cls(status, method, path, message, wait)
+    return cls(status, method, path, message, wait, hint=hint)
+
+
+#: HTTP statuses that the same request will meet again: bad request, auth, not found, conflict,
+#: unprocessable. Retrying a task over them only delays the failure.
+PERMANENT_STATUSES = frozenset({400, 401, 402, 403, 404, 409, 422})
+
+
+def retry_cannot_help(exc: BaseException) -> bool:
+    """Whether a task retry would meet ``exc`` again: a bad argument (``TypeError``/``ValueError``,
+    configuration errors included), a malformed record, or a 400/401/402/403/404/409/422 answer.
+
+    Transient failures (429, 5xx, timeouts, connection errors) are not: a retry may succeed.
+    """
+    if isinstance(exc, OneCodexAPIError):
+        return exc.status in PERMANENT_STATUSES
+    return isinstance(exc, (MalformedRecordError, TypeError, ValueError))

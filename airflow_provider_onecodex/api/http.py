@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import ssl
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.errors import (
@@ -44,18 +47,20 @@ def decode_response(
     method: str,
     path: str,
     expect: type | None,
+    conn_id: str | None = None,
 ) -> Any:
     """Turn one HTTP response into JSON data or a typed error.
 
     :param expect: ``dict`` or ``list`` to require that JSON type, ``None`` for any JSON (or no body
         on 204), ``str`` for a text body (decoded as UTF-8, undecodable bytes replaced).
+    :param conn_id: the Airflow connection, named in 401/402/403 messages.
     :raises OneCodexAPIError: (a subclass per status class) for any non-2xx status.
     :raises OneCodexResponseError: a 2xx whose body is not JSON of the expected type; the message
         names the route and the content type, never the body.
     """
     content_type = headers.get("content-type") or headers.get("Content-Type") or ""
     if not 200 <= status < 300:
-        raise error_for_status(status, method, path, body, content_type, headers.get("retry-after"))
+        raise error_for_status(status, method, path, body, content_type, headers.get("retry-after"), conn_id)
     if expect is str:
         return body.decode("utf-8", errors="replace")
     if status == 204 or (not body and expect is None):
@@ -83,28 +88,138 @@ def decode_response(
     return data
 
 
-def decode(response: Any, method: str, path: str, expect: type | None) -> tuple[Any, Any]:
+def decode(
+    response: Any, method: str, path: str, expect: type | None, conn_id: str | None = None
+) -> tuple[Any, Any]:
     """``(data, headers)`` of a ``requests`` or ``httpx`` response, by :func:`decode_response`."""
     headers = response.headers
-    return decode_response(response.status_code, headers, response.content, method, path, expect), headers
+    data = decode_response(response.status_code, headers, response.content, method, path, expect, conn_id)
+    return data, headers
+
+
+# Words for the causes of a failed connection, as OneCodexConnectionError.cause values.
+TRANSPORT_CAUSES = (
+    "refused",
+    "name_not_resolved",
+    "tls",
+    "connect_timeout",
+    "read_timeout",
+    "reset",
+    "other",
+)
+# Causes that say the connection's host is wrong (not that One Codex is down right now).
+CONFIGURATION_CAUSES = frozenset({"refused", "name_not_resolved", "tls"})
+
+_DNS_WORDS = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no address associated",
+    "getaddrinfo failed",
+    "failed to resolve",
+    "name resolution",
+)
+
+
+def target_of(base_url: str) -> str:
+    """``host:port`` of a base URL (the default port of its scheme when none is given)."""
+    parts = urlsplit(base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or "?"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: ``__cause__``/``__context__``, urllib3's ``reason``, exception args."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        todo += [w for w in wrapped if isinstance(w, BaseException)]
+    return seen
+
+
+def transport_cause(exc: BaseException) -> str:
+    """Why a request got no response, one of :data:`TRANSPORT_CAUSES`.
+
+    Reads the exception chain of requests/urllib3 and httpx/httpcore: their class names, the
+    ``OSError`` errno and the system's resolver text (never the URL).
+    """
+    chain = _chain(exc)
+    names = " ".join(type(e).__name__.lower() for e in chain)
+    texts = " ".join(str(e).lower() for e in chain)
+    if "readtimeout" in names or "pooltimeout" in names or "writetimeout" in names:
+        return "read_timeout"
+    if "connecttimeout" in names:
+        return "connect_timeout"
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "sslerror" in names or "[ssl" in texts:
+        return "tls"
+    if any(isinstance(e, socket.gaierror) for e in chain) or "nameresolution" in names:
+        return "name_not_resolved"
+    if any(w in texts for w in _DNS_WORDS):
+        return "name_not_resolved"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in texts:
+        return "refused"
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset by peer" in texts:
+        return "reset"
+    if "remoteprotocolerror" in names or "remotedisconnected" in names:
+        return "reset"
+    if "timeout" in names or "timed out" in texts:
+        return "read_timeout"
+    return "other"
+
+
+def describe_transport_error(exc: BaseException, config: ClientConfig) -> str:
+    """Why a request to the connection's host got no response, in words, with that ``host:port``.
+
+    Never the URL's path or query, never the key. E.g. ``could not connect to 127.0.0.1:9:
+    connection refused (nothing listens there: check the connection's host and port)``.
+    """
+    return _describe(transport_cause(exc), exc, config)
+
+
+def _describe(cause: str, exc: BaseException, config: ClientConfig) -> str:
+    target = target_of(config.base_url)
+    if cause == "read_timeout":
+        return (
+            f"no response from {target}: timed out after {config.read_timeout:g} s "
+            "(raise the connection's read_timeout if One Codex is slow)"
+        )
+    if cause == "connect_timeout":
+        return f"could not connect to {target}: timed out after {config.connect_timeout:g} s"
+    if cause == "tls":
+        reasons = [getattr(e, "reason", None) for e in _chain(exc) if isinstance(e, ssl.SSLError)]
+        reason = next((str(r) for r in reasons if r), "")
+        if "CERTIFICATE" in reason.upper():
+            hint = "its certificate is not trusted here: check the host, or the CA bundle behind a proxy"
+        elif config.base_url.startswith("https:"):
+            hint = "is it a plain-http server? give http://HOST:PORT as the connection's host"
+        else:
+            hint = "check the connection's host"
+        return f"could not connect to {target}: TLS error ({hint})"
+    if cause == "name_not_resolved":
+        return f"could not connect to {target}: name not resolved (check the connection's host)"
+    if cause == "refused":
+        return (
+            f"could not connect to {target}: connection refused "
+            "(nothing listens there: check the connection's host and port)"
+        )
+    if cause == "reset":
+        return f"connection to {target} was closed before a response arrived"
+    return f"could not connect to {target} ({type(exc).__name__})"
 
 
 def connection_error(
     exc: BaseException, config: ClientConfig, method: str, path: str
 ) -> OneCodexConnectionError:
-    """The error for a request that got no response (URL-free: see :func:`describe_transport_error`)."""
-    return OneCodexConnectionError(None, method, path, describe_transport_error(exc, config))
-
-
-def describe_transport_error(exc: BaseException, config: ClientConfig) -> str:
-    """A short, URL-free description of a connection failure or timeout."""
-    name = type(exc).__name__
-    lowered = name.lower()
-    if "readtimeout" in lowered or lowered == "timeout" or "pooltimeout" in lowered:
-        return f"no response within the read timeout of {config.read_timeout:g} s ({name})"
-    if "connecttimeout" in lowered:
-        return f"could not connect within {config.connect_timeout:g} s ({name})"
-    return f"connection failed ({name})"
+    """The typed error for a request that got no response: its cause and a message naming the target."""
+    cause = transport_cause(exc)
+    return OneCodexConnectionError(None, method, path, _describe(cause, exc, config), cause=cause)
 
 
 def policy_for(config: ClientConfig, method: str, retry: bool | None) -> RetryPolicy:

@@ -85,3 +85,25 @@ def id_from_uri(uri: object) -> str | None:
 def record_id(record: dict[str, Any]) -> str | None:
     """The id of a record, from its ``$uri``."""
     return id_from_uri(record.get("$uri"))
+
+
+def is_literal(value: object) -> bool:
+    """True for a plain string that no Jinja template will change (no ``{{``, ``{%`` or ``{#``).
+
+    Operators check such values when the DAG is parsed; templated ones after rendering.
+    """
+    return isinstance(value, str) and not any(mark in value for mark in ("{{", "{%", "{#"))
+
+
+def check_literal_id(value: object, name: str, *, resource: str | None = None) -> None:
+    """Validate ``value`` now (at DAG parse time) when it is a literal string; else leave it be.
+
+    :raises ValueError: a literal that is not a valid id, naming ``name`` and the value.
+    """
+    if not is_literal(value):
+        return
+    assert isinstance(value, str)
+    if value.startswith(f"{API_PREFIX}/") and resource is None:
+        validate_id(id_from_uri(value), name)  # a $uri: its resource is checked when the task runs
+    else:
+        validate_id(value, name, resource=resource)

@@ -279,7 +279,9 @@ class StoredResults(TypedDict):
 
     ``uri``: where the full results (compact JSON) were written; ``size``: bytes; ``sha256``: hex
     digest of those bytes; ``rows``: table rows, coverage bins or markers in the results;
-    ``summary``: a small dict per resource (top taxa, coverage statistics, marker counts).
+    ``resource``, ``analysis_id`` and ``sample_id`` (``None`` when the analysis names no sample) say
+    what the results are; ``summary``: a small dict per kind (top taxa, coverage statistics, marker
+    counts, top functional features).
     """
 
     uri: str
@@ -288,6 +290,7 @@ class StoredResults(TypedDict):
     rows: int
     resource: str
     analysis_id: str
+    sample_id: str | None
     summary: dict[str, Any]
 
 

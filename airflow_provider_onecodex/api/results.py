@@ -95,12 +95,33 @@ def top_taxa(results: Mapping[str, Any], n: int = DEFAULT_TOP_N, rank: str | Non
     ]
 
 
-def classification_summary(results: Mapping[str, Any], n: int = DEFAULT_TOP_N) -> dict[str, Any]:
-    """``{n_reads, host_tax_ids, host_readcount, host_fraction, n_taxa, top_taxa, top_species}``.
+DEFAULT_RANK = "species"
 
-    ``top_taxa``: the ``n`` top rows of any rank (see :func:`top_taxa`); ``top_species``: the 5 top
-    species. ``host_readcount`` sums ``readcount_w_children`` of the host rows present;
-    ``host_fraction`` is it over ``n_reads`` (``None`` without ``n_reads``).
+
+def validate_rank(value: object, name: str = "rank") -> str | None:
+    """A taxonomic rank as One Codex writes it (``"species"``, ``"genus"``...) or ``None`` for all.
+
+    :raises TypeError: not a string or None. :raises ValueError: empty or not lowercase words.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a rank such as 'species' or None for every rank, got {value!r}")
+    if not value.strip() or value != value.strip().lower():
+        raise ValueError(f"{name} must be a lowercase rank such as 'species' or 'genus', got {value!r}")
+    return value
+
+
+def classification_summary(
+    results: Mapping[str, Any], n: int = DEFAULT_TOP_N, rank: str | None = DEFAULT_RANK
+) -> dict[str, Any]:
+    """``{n_reads, host_tax_ids, host_readcount, host_fraction, n_taxa, rank, top_taxa, top_species}``.
+
+    ``top_taxa``: the ``n`` top rows at ``rank`` (default ``"species"``; ``None``: every rank, so
+    "Bacteria" and phyla lead), see :func:`top_taxa`; ``top_species``: the 5 top species whatever
+    ``rank`` is. Each taxon is ``{tax_id, name, rank, readcount_w_children, abundance}``.
+    ``host_readcount`` sums ``readcount_w_children`` of the host rows present; ``host_fraction`` is
+    it over ``n_reads`` (``None`` without ``n_reads``).
     """
     table = [r for r in results.get("table") or [] if isinstance(r, Mapping)]
     hosts = [str(t) for t in results.get("host_tax_ids") or []]
@@ -113,7 +134,8 @@ def classification_summary(results: Mapping[str, Any], n: int = DEFAULT_TOP_N) -
         "host_readcount": host_reads,
         "host_fraction": round(host_reads / n_reads, 6) if n_reads else None,
         "n_taxa": len(table),
-        "top_taxa": top_taxa(results, n),
+        "rank": rank,
+        "top_taxa": top_taxa(results, n, rank),
         "top_species": top_taxa(results, TOP_SPECIES, rank="species"),
     }
 
@@ -175,14 +197,68 @@ def panel_summary(results: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+FUNCTIONAL_TOP = 5  # features per functional group in a summary
+_FUNCTIONAL_METRICS = ("total_cpm", "abundance", "cpm", "total_rpk", "rpk", "coverage")
+_UNASSIGNED = frozenset({"UNMAPPED", "UNINTEGRATED", "UNGROUPED"})
+
+
+def _functional_rows(results: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [r for r in results.get("table") or [] if isinstance(r, Mapping)]
+
+
+def _value(row: Mapping[str, Any]) -> float:
+    value = row.get("value")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def functional_summary(results: Mapping[str, Any], n: int = FUNCTIONAL_TOP) -> dict[str, Any]:
+    """``{n_reads, n_mapped, n_rows, groups, top_features}`` of a functional profile.
+
+    ``groups``: the functional groups present (``pfam``, ``go``, ``ko``, ``pathways``...);
+    ``top_features``: per group, the ``n`` features with the highest value of the group's first
+    unstratified metric of ``total_cpm``, ``abundance``, ``cpm``, ``total_rpk``, ``rpk``, ``coverage``,
+    as ``{id, name, metric, value}`` (``UNMAPPED``/``UNINTEGRATED`` rows left out).
+    """
+    rows = _functional_rows(results)
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if not r.get("taxa_stratified") and str(r.get("id")) not in _UNASSIGNED:
+            groups.setdefault(str(r.get("group_name")), []).append(r)
+    top: dict[str, list[dict[str, Any]]] = {}
+    for group, members in sorted(groups.items()):
+        present = {str(r.get("metric")) for r in members}
+        metric = next((m for m in _FUNCTIONAL_METRICS if m in present), sorted(present)[0])
+        chosen = [r for r in members if r.get("metric") == metric]
+        chosen.sort(key=_value, reverse=True)
+        top[group] = [
+            {"id": r.get("id"), "name": r.get("name"), "metric": metric, "value": r.get("value")}
+            for r in chosen[:n]
+        ]
+    return {
+        "n_reads": results.get("n_reads"),
+        "n_mapped": results.get("n_mapped"),
+        "n_rows": len(rows),
+        "groups": sorted({str(r.get("group_name")) for r in rows}),
+        "top_features": top,
+    }
+
+
 def results_kind(resource: str, results: Any) -> str:
-    """``classification``, ``alignment``, ``panel`` or ``other``: from the route, else from the shape
-    (``/analyses/{id}/results`` serves every type)."""
-    by_route = {"classifications": "classification", "alignments": "alignment", "panels": "panel"}
+    """``classification``, ``alignment``, ``panel``, ``functional`` or ``other``: from the route,
+    else from the shape (``/analyses/{id}/results`` serves every type)."""
+    by_route = {
+        "classifications": "classification",
+        "alignments": "alignment",
+        "panels": "panel",
+        "functional_profiles": "functional",
+    }
     if resource in by_route:
         return by_route[resource]
     if isinstance(results, Mapping):
-        if isinstance(results.get("table"), list):
+        table = results.get("table")
+        if isinstance(table, list) and any(isinstance(r, Mapping) and "group_name" in r for r in table[:20]):
+            return "functional"
+        if isinstance(table, list):
             return "classification"
         if "average_coverage" in results or "coverage" in results:
             return "alignment"
@@ -194,7 +270,7 @@ def results_kind(resource: str, results: Any) -> str:
 def count_rows(resource: str, results: Any) -> int:
     """Classification table rows, alignment coverage bins, panel markers; else top-level items."""
     kind = results_kind(resource, results)
-    if kind == "classification":
+    if kind in ("classification", "functional"):
         return len(results.get("table") or [])
     if kind == "alignment":
         return cast(int, alignment_summary(results)["n_bins"])
@@ -205,14 +281,19 @@ def count_rows(resource: str, results: Any) -> int:
     return 1
 
 
-def summarize(resource: str, results: Any, top_n: int = DEFAULT_TOP_N) -> dict[str, Any]:
+def summarize(
+    resource: str, results: Any, top_n: int = DEFAULT_TOP_N, rank: str | None = DEFAULT_RANK
+) -> dict[str, Any]:
     """The small summary an operator pushes next to stored results (see the per-kind functions).
 
+    :param top_n: taxa in a classification summary. :param rank: their rank (``None``: any).
     Custom-workflow and unknown results get ``{"keys": [...]}`` (first 20 top-level keys).
     """
     kind = results_kind(resource, results)
     if kind == "classification":
-        return {"kind": kind, **classification_summary(results, top_n)}
+        return {"kind": kind, **classification_summary(results, top_n, rank)}
+    if kind == "functional":
+        return {"kind": kind, **functional_summary(results)}
     if kind == "alignment":
         return {"kind": kind, **alignment_summary(results)}
     if kind == "panel":
@@ -222,6 +303,21 @@ def summarize(resource: str, results: Any, top_n: int = DEFAULT_TOP_N) -> dict[s
 
 
 _POINTER_KEYS = frozenset({"uri", "size", "sha256", "rows", "summary"})
+_ENVELOPE_KEYS = frozenset({"resource", "analysis_id", "sample_id", "results"})
+
+
+def results_value(resource: str, analysis_id: str, sample_id: str | None, results: Any) -> dict[str, Any]:
+    """The XCom value of results small enough for XCom: what they are, then the results.
+
+    ``{"resource", "analysis_id", "sample_id", "results"}``: a mapped DAG joins results to samples
+    by these keys, not by map order. ``sample_id`` is ``None`` when the analysis names no sample.
+    """
+    return {"resource": resource, "analysis_id": analysis_id, "sample_id": sample_id, "results": results}
+
+
+def is_results_value(value: Any) -> bool:
+    """True for the XCom value of :func:`results_value`."""
+    return isinstance(value, Mapping) and set(value) == _ENVELOPE_KEYS
 
 
 def is_stored_results(value: Any) -> bool:
@@ -231,18 +327,25 @@ def is_stored_results(value: Any) -> bool:
     )
 
 
-def summary_of(resource: str, value: Any, top_n: int = DEFAULT_TOP_N) -> dict[str, Any]:
+def summary_of(
+    resource: str, value: Any, top_n: int = DEFAULT_TOP_N, rank: str | None = DEFAULT_RANK
+) -> dict[str, Any]:
     """The summary of a results operator's XCom value, whichever form it took (results or pointer).
 
-    Downstream tasks call this and need not care whether the results fitted in XCom.
+    Downstream tasks call this and need not care whether the results fitted in XCom. The stored
+    form's summary was made by the operator (its ``top_n`` and ``rank``); the others are
+    summarised here with ``top_n`` and ``rank``.
     """
     if is_stored_results(value):
         return dict(value["summary"])
-    return summarize(resource, value, top_n)
+    if is_results_value(value):
+        return summarize(str(value["resource"]), value["results"], top_n, rank)
+    return summarize(resource, value, top_n, rank)
 
 
 __all__ = [
     "ANALYSIS_RESOURCES",
+    "DEFAULT_RANK",
     "DEFAULT_TOP_N",
     "DEFAULT_XCOM_MAX_BYTES",
     "NONSPECIFIC_TAX_IDS",
@@ -250,12 +353,16 @@ __all__ = [
     "classification_summary",
     "compact_json",
     "count_rows",
+    "functional_summary",
+    "is_results_value",
     "is_stored_results",
     "panel_summary",
     "results_kind",
+    "results_value",
     "summarize",
     "summary_of",
     "top_taxa",
+    "validate_rank",
     "validate_results_resource",
     "validate_top_n",
     "validate_xcom_max_bytes",

@@ -21,7 +21,9 @@ from airflow_provider_onecodex.api.errors import (
     OneCodexError,
     OneCodexNotFoundError,
 )
+from airflow_provider_onecodex.api.http import CONFIGURATION_CAUSES
 from airflow_provider_onecodex.api.ids import record_id, validate_id, validate_ids
+from airflow_provider_onecodex.api.progress import give_up_on_transient as give_up_on_transient
 from airflow_provider_onecodex.api.records import strip_signed_urls
 from airflow_provider_onecodex.api.resources import (
     id_arg_name,
@@ -32,7 +34,9 @@ from airflow_provider_onecodex.api.resources import (
 from airflow_provider_onecodex.api.status import AnalysisState, completion_of
 
 FAILURE_POLICIES = ("fail_fast", "report")
-FailureKind = Literal["analysis_failed", "not_found", "auth", "malformed", "api_error", "transient"]
+FailureKind = Literal[
+    "analysis_failed", "not_found", "auth", "malformed", "api_error", "transient", "unreachable"
+]
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,10 @@ class WaitSpec:
         clause = sample_where(sample_id, tax_id, where)
         assert clause is not None  # sample_id is set
         sample = validate_id(sample_id, "sample_id", resource="samples")
-        tax = clause.get("tax_id")
-        extra = {k: v for k, v in clause.items() if k not in ("sample", "tax_id")} or None
+        # Only the tax_id argument is the spec's tax_id; a "tax_id" in where ({"$in": [...]}, any
+        # operator of the reference) stays in where and goes to One Codex as given.
+        tax = None if tax_id is None else clause.get("tax_id")
+        extra = {k: v for k, v in clause.items() if k != "sample" and (k != "tax_id" or tax is None)} or None
         return cls(resource, (), False, sample, tax, extra, min_count, str(failure_policy))
 
     def to_dict(self) -> dict[str, Any]:
@@ -262,7 +268,7 @@ def classify_error(exc: BaseException) -> tuple[FailureKind, str]:
     if isinstance(exc, MalformedRecordError):
         return "malformed", f"malformed One Codex record: {exc}"
     if isinstance(exc, OneCodexAuthError):
-        return "auth", f"{exc} (authentication or permission failed: check the connection's API key)"
+        return "auth", str(exc)  # its text starts with what to fix on which connection
     if isinstance(exc, OneCodexNotFoundError):
         return "not_found", f"{exc} (no such record, or not visible with this API key)"
     if isinstance(exc, OneCodexAPIError):
@@ -309,24 +315,19 @@ def error_outcome(exc: OneCodexError) -> dict[str, Any]:
     ``timeout`` still bounds it.
     """
     kind, message = classify_error(exc)
+    # Errors that say the connection is wrong rather than One Codex down: see advance().
+    config = kind == "auth" or getattr(exc, "cause", None) in CONFIGURATION_CAUSES
     if kind != "transient":
-        return {"status": "failed", "kind": kind, "message": message}
+        return {"status": "failed", "kind": kind, "message": message, **({"config": True} if config else {})}
     retry_after = getattr(exc, "retry_after", None)
+    paced = {"retry_after": float(retry_after)} if retry_after is not None else {}
     if getattr(exc, "throttled", False) and retry_after is not None:
         return {
             "status": "pending",
             "message": f"throttled by One Codex (Retry-After {retry_after:g} s): {message}",
+            **paced,
         }
-    return {"status": "transient", "message": message}
-
-
-def give_up_on_transient(message: str, failures: int) -> dict[str, Any]:
-    """The failed outcome after ``failures`` polls in a row ended in transient errors."""
-    return {
-        "status": "failed",
-        "kind": "transient",
-        "message": f"{failures} polls in a row failed; last error: {message}",
-    }
+    return {"status": "transient", "message": message, **paced, **({"config": True} if config else {})}
 
 
 def timeout_outcome(spec: WaitSpec, timeout: float) -> dict[str, Any]:

@@ -50,7 +50,12 @@ class Route(Generic[R]):
 def config_of(conn: Connection, extra: dict[str, Any]) -> tuple[ClientConfig, list[str]]:
     """Client settings of an Airflow connection (``extra`` parsed), and the secrets to mask."""
     config = config_from_connection(
-        host=conn.host, password=conn.password, extra=extra, port=conn.port, schema=conn.schema
+        host=conn.host,
+        password=conn.password,
+        extra=extra,
+        port=conn.port,
+        schema=conn.schema,
+        conn_id=conn.conn_id,  # named in 401/402/403 messages
     )
     return config, secret_forms(conn.password) if conn.password else []
 

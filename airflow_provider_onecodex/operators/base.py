@@ -1,25 +1,121 @@
-"""What every One Codex operator shares: :class:`OneCodexOperator`."""
+"""What every One Codex operator shares: :class:`OneCodexOperator` (the connection, the lazily
+built hook, failing without retries on errors retrying cannot fix, and the XCom size policy of
+every value it pushes).
+
+Importing this module is cheap (DAG files import it on every parse).
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_onecodex.api.results import DEFAULT_XCOM_MAX_BYTES
+
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
 
-class OneCodexOperator(BaseOperator):
-    """Holds ``onecodex_conn_id`` and the hook, built on first use (no I/O at DAG parse time)."""
+def _fails_fast(execute: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an operator's ``execute``: errors a task retry cannot fix (a bad argument, 400, 401,
+    402, 403, 404, 409, 422) raise ``AirflowFailException`` (no retries), as the sensors do;
+    transient ones (429, 5xx, timeouts, connection errors) stay retryable. The XCom value then
+    goes through the size policy (:meth:`OneCodexOperator._bounded`)."""
 
-    def __init__(self, *, onecodex_conn_id: str = "onecodex_default", **kwargs: Any) -> None:
+    @functools.wraps(execute)
+    def wrapper(self: OneCodexOperator, context: Context, *args: Any, **kwargs: Any) -> Any:
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        from airflow_provider_onecodex.api.errors import retry_cannot_help
+
+        try:
+            value = execute(self, context, *args, **kwargs)
+        except AirflowException:
+            raise
+        except Exception as exc:
+            if retry_cannot_help(exc):
+                raise _failing(exc, AirflowFailException) from exc.__cause__
+            raise
+        return self._bounded(value, context)  # nested calls (super().execute) see a small value
+
+    wrapper._onecodex_fails_fast = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+_FAILING: dict[type, type] = {}
+
+
+def _failing(exc: Exception, fail: type[Exception]) -> Exception:
+    """``exc``, now also an ``AirflowFailException``: Airflow fails the task without retries, while
+    ``except ValueError`` or ``except OneCodexNotFoundError`` in the user's code still catch it."""
+    original = type(exc)
+    combined = _FAILING.get(original)
+    if combined is None:
+
+        def __reduce__(self: Exception) -> Any:  # pickles as the original class
+            reduced = original.__reduce__(self)
+            func, args = reduced[0], tuple(original if a is type(self) else a for a in reduced[1])
+            return (original if func is type(self) else func, args, *reduced[2:])
+
+        namespace = {"__module__": original.__module__, "__doc__": original.__doc__, "__reduce__": __reduce__}
+        combined = _FAILING.setdefault(original, type(original.__name__, (original, fail), namespace))
+    twin = combined.__new__(combined, *exc.args)  # the same error; __init__ ran for the original
+    twin.__dict__.update(exc.__dict__)
+    twin.__cause__, twin.__context__ = exc.__cause__, exc.__context__
+    return twin.with_traceback(exc.__traceback__)  # type: ignore[no-any-return]
+
+
+class OneCodexOperator(BaseOperator):
+    """Holds the connection id, the lazily built hook and the XCom size policy of every value.
+
+    :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
+    :param xcom_max_bytes: largest XCom value in bytes of compact JSON (default 49152 = 48 KiB).
+        A larger value goes to ``destination`` (XCom gets ``{uri, size, sha256, summary}``), or the
+        task fails before pushing, with the size, the limit and what to set.
+    :param destination: folder for values too large for XCom (``s3://bucket/prefix``,
+        ``file:///data/onecodex``, a local path); ``file://`` is single-machine only. Default None.
+    :param destination_conn_id: Airflow connection of that storage.
+    """
+
+    _results_policy = False  # True where execute applies its own (results) policy
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        execute = cls.__dict__.get("execute")
+        if execute is not None and not getattr(execute, "_onecodex_fails_fast", False):
+            cls.execute = _fails_fast(execute)  # type: ignore[method-assign]
+
+    def __init__(
+        self,
+        *,
+        onecodex_conn_id: str = "onecodex_default",
+        xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES,
+        destination: Any = None,
+        destination_conn_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.onecodex_conn_id = onecodex_conn_id
+        self.xcom_max_bytes = xcom_max_bytes
+        self.destination = destination
+        self.destination_conn_id = destination_conn_id
 
     @cached_property
     def hook(self) -> OneCodexHook:
         from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
         return OneCodexHook(self.onecodex_conn_id)
+
+    def _bounded(self, value: Any, context: Context) -> Any:
+        """``value`` under the XCom size policy (results operators apply their own)."""
+        if self._results_policy:
+            return value
+        from airflow_provider_onecodex.operators.storage import bounded_task_value
+
+        return bounded_task_value(self, value, context)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_onecodex.api.ids import record_id, validate_id
+from airflow_provider_onecodex.api.ids import check_literal_id, id_from_uri, record_id, validate_id
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
 from airflow_provider_onecodex.api.records import strip_signed_urls
 from airflow_provider_onecodex.api.resources import id_arg_name, sample_where
 from airflow_provider_onecodex.api.results import (
+    DEFAULT_RANK,
     DEFAULT_TOP_N,
-    DEFAULT_XCOM_MAX_BYTES,
+    validate_rank,
     validate_results_resource,
     validate_top_n,
     validate_xcom_max_bytes,
@@ -34,7 +35,7 @@ from airflow_provider_onecodex.operators.samples import (
 from airflow_provider_onecodex.operators.samples import (
     OneCodexUpdateMetadataOperator as OneCodexUpdateMetadataOperator,
 )
-from airflow_provider_onecodex.storage import check_destination
+from airflow_provider_onecodex.storage import check_destination, storage_path, warn_if_machine_local
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -50,7 +51,7 @@ class OneCodexGetRecordOperator(OneCodexOperator):
     :raises OneCodexNotFoundError: 404. :raises OneCodexAuthError: 401/402/403.
     """
 
-    template_fields: Sequence[str] = ("resource", "record_id", "onecodex_conn_id")
+    template_fields: Sequence[str] = ("resource", "record_id", "destination", "onecodex_conn_id")
     _id_argument = "record_id"  # named in validation errors
     operator_extra_links = (OneCodexLink(),)
 
@@ -58,6 +59,7 @@ class OneCodexGetRecordOperator(OneCodexOperator):
         super().__init__(**kwargs)
         self.resource = resource
         self.record_id = record_id
+        check_literal_id(record_id, self._id_argument)  # a literal bad id fails at DAG parse time
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_onecodex.api.ops import get_record
@@ -73,7 +75,7 @@ class OneCodexGetAlignmentOperator(OneCodexGetRecordOperator):
     :param alignment_id: 16 lowercase hex characters.
     """
 
-    template_fields: Sequence[str] = ("alignment_id", "onecodex_conn_id")
+    template_fields: Sequence[str] = ("alignment_id", "destination", "onecodex_conn_id")
     _id_argument = "alignment_id"
 
     def __init__(self, *, alignment_id: str, **kwargs: Any) -> None:
@@ -98,7 +100,14 @@ class OneCodexListRecordsOperator(OneCodexOperator):
     :param variant: ``"public"`` or ``"organization"`` for those listings (samples, analyses).
     """
 
-    template_fields: Sequence[str] = ("resource", "where", "sort", "max_records", "onecodex_conn_id")
+    template_fields: Sequence[str] = (
+        "resource",
+        "where",
+        "sort",
+        "max_records",
+        "destination",
+        "onecodex_conn_id",
+    )
 
     def __init__(
         self,
@@ -152,6 +161,7 @@ class OneCodexListAlignmentsOperator(OneCodexListRecordsOperator):
         "where",
         "sort",
         "max_records",
+        "destination",
         "onecodex_conn_id",
     )
 
@@ -159,6 +169,7 @@ class OneCodexListAlignmentsOperator(OneCodexListRecordsOperator):
         super().__init__(resource="alignments", **kwargs)
         self.sample_id = sample_id
         self.tax_id = tax_id
+        check_literal_id(sample_id, "sample_id", resource="samples")
 
     def _where(self) -> Any:
         return sample_where(self.sample_id, self.tax_id, self.where)
@@ -174,15 +185,17 @@ class OneCodexFetchResultsOperator(OneCodexOperator):
     **XCom policy.** The results are measured as compact JSON (``json.dumps`` with
     ``separators=(",", ":")``, UTF-8 bytes):
 
-    - at most ``xcom_max_bytes`` (default 49152 bytes = 48 KiB): the XCom value is the results;
+    - at most ``xcom_max_bytes`` (default 49152 bytes = 48 KiB): the XCom value is
+      ``{"resource", "analysis_id", "sample_id", "results"}``: what the results are, then them;
     - larger, with ``destination``: the full results are written to
       ``<destination>/<resource>-<analysis_id>.json`` and the XCom value is
-      ``{"uri", "size" (bytes), "sha256", "rows", "resource", "analysis_id", "summary"}``. The
-      summary holds, for classifications, ``n_reads``, host reads and the top ``top_n`` taxa by
-      ``readcount_w_children`` (``tax_id``, ``name``, ``rank``, ``readcount_w_children``,
-      ``abundance``; host tax ids, "root" and "cellular organisms" excluded); for alignments
-      ``average_coverage``, ``average_identity``, ``median_depth``, ``n_mapped``, ``n_reads`` and
-      the genome; for panels the marker counts per status;
+      ``{"uri", "size" (bytes), "sha256", "rows", "resource", "analysis_id", "sample_id",
+      "summary"}``. The summary holds, for classifications, ``n_reads``, host reads, the top
+      ``top_n`` taxa at ``rank`` by ``readcount_w_children`` (``tax_id``, ``name``, ``rank``,
+      ``readcount_w_children``, ``abundance``; host tax ids, "root" and "cellular organisms"
+      excluded) and ``top_species``; for alignments ``average_coverage``, ``average_identity``,
+      ``median_depth``, ``n_mapped``, ``n_reads`` and the genome; for panels the marker counts per
+      status; for functional profiles the groups and their top features;
     - larger, without ``destination``: the task fails (no retries) before anything reaches XCom,
       with the size and the ``destination=`` to set.
 
@@ -198,8 +211,11 @@ class OneCodexFetchResultsOperator(OneCodexOperator):
     :param destination_conn_id: Airflow connection of the storage (e.g. ``aws_default`` for s3).
     :param always_store: write to ``destination`` even when small (one XCom shape downstream).
     :param top_n: taxa in a classification summary (default 10).
-    :raises AirflowFailException: the analysis failed (it has no results), or the results are too
-        large for XCom and no ``destination`` is set.
+    :param rank: the rank of those taxa (default ``"species"``; ``None``: every rank, so
+        "Bacteria" and phyla lead). The summary's ``top_species`` always holds the 5 top species.
+    :raises AirflowFailException: the analysis failed (it has no results), the results are too
+        large for XCom and no ``destination`` is set, or an error retrying cannot fix (400, 401,
+        402, 403, 404, 409, 422, a bad argument).
     :raises AirflowException: the analysis is not complete yet (retries apply).
     """
 
@@ -212,27 +228,25 @@ class OneCodexFetchResultsOperator(OneCodexOperator):
         "onecodex_conn_id",
     )
     operator_extra_links = (OneCodexLink(),)
+    _results_policy = True
 
     def __init__(
         self,
         *,
         resource: str,
         analysis_id: str,
-        destination: Any = None,
-        xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES,
-        destination_conn_id: str | None = None,
         always_store: bool = False,
         top_n: int = DEFAULT_TOP_N,
+        rank: str | None = DEFAULT_RANK,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.resource = resource
         self.analysis_id = analysis_id
-        self.destination = destination
-        self.xcom_max_bytes = xcom_max_bytes
-        self.destination_conn_id = destination_conn_id
         self.always_store = always_store
         self.top_n = top_n
+        self.rank = rank
+        check_literal_id(analysis_id, "analysis_id")
 
     def execute(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
@@ -244,6 +258,7 @@ class OneCodexFetchResultsOperator(OneCodexOperator):
         analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
         max_bytes = validate_xcom_max_bytes(self.xcom_max_bytes)
         top_n = validate_top_n(self.top_n)
+        rank = validate_rank(self.rank)
         check_destination(self.destination, self.destination_conn_id, required=False)
         self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
         record = self.hook.get_record(resource, analysis_id)
@@ -263,6 +278,8 @@ class OneCodexFetchResultsOperator(OneCodexOperator):
             conn_id=self.destination_conn_id,
             always_store=bool(self.always_store),
             top_n=top_n,
+            rank=rank,
+            sample_id=id_from_uri(record.get("sample")),
             log=self.log,
         )
 
@@ -303,17 +320,17 @@ class OneCodexDownloadFilesOperator(OneCodexOperator):
         destination_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(destination=destination, destination_conn_id=destination_conn_id, **kwargs)
         self.analysis_id = analysis_id
-        self.destination = destination
         self.resource = resource
         self.filenames = filenames
-        self.destination_conn_id = destination_conn_id
+        check_literal_id(analysis_id, "analysis_id")
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         resource = validate_results_resource(self.resource)
         analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
         check_destination(self.destination, self.destination_conn_id, required=True)
+        warn_if_machine_local(storage_path(self.destination, self.destination_conn_id), self.log)
         self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
         files = self.hook.download_analysis_files(
             analysis_id,

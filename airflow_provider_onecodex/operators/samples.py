@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_onecodex.api.ids import check_literal_id
 from airflow_provider_onecodex.operators.base import OneCodexOperator
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class OneCodexUpdateMetadataOperator(OneCodexOperator):
     :param merge_custom: merge ``custom`` over the current keys (default True) instead of replacing it.
     """
 
-    template_fields: Sequence[str] = ("sample_id", "metadata_id", "fields", "onecodex_conn_id")
+    template_fields: Sequence[str] = ("sample_id", "metadata_id", "fields", "destination", "onecodex_conn_id")
 
     def __init__(
         self,
@@ -43,6 +44,8 @@ class OneCodexUpdateMetadataOperator(OneCodexOperator):
         self.sample_id = sample_id
         self.metadata_id = metadata_id
         self.merge_custom = merge_custom
+        check_literal_id(sample_id, "sample_id", resource="samples")  # literal bad ids: at DAG parse
+        check_literal_id(metadata_id, "metadata_id", resource="metadata")
 
     def execute(self, context: Context) -> dict[str, Any]:
         if (self.sample_id is None) == (self.metadata_id is None):
@@ -69,7 +72,7 @@ class OneCodexTagSampleOperator(OneCodexOperator):
     :param remove: names to take off, e.g. a previous QC verdict's tag.
     """
 
-    template_fields: Sequence[str] = ("sample_id", "tags", "remove", "onecodex_conn_id")
+    template_fields: Sequence[str] = ("sample_id", "tags", "remove", "destination", "onecodex_conn_id")
 
     def __init__(
         self, *, sample_id: str, tags: list[str], remove: list[str] | None = None, **kwargs: Any
@@ -78,6 +81,7 @@ class OneCodexTagSampleOperator(OneCodexOperator):
         self.sample_id = sample_id
         self.tags = tags
         self.remove = remove
+        check_literal_id(sample_id, "sample_id", resource="samples")
 
     def execute(self, context: Context) -> dict[str, Any]:
         return dict(self.hook.tag_sample(self.sample_id, tags=self.tags, remove=self.remove))

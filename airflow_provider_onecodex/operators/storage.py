@@ -23,23 +23,34 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_onecodex.api.records import StoredResults
-from airflow_provider_onecodex.api.results import compact_json, count_rows, summarize
+from airflow_provider_onecodex.api.results import (
+    DEFAULT_RANK,
+    compact_json,
+    count_rows,
+    results_value,
+    summarize,
+)
 
 
 class XComTooLargeError(AirflowFailException):
     """A value exceeds the XCom limit and no ``destination`` is configured. Permanent (no retry)."""
 
 
-def write_json(data: bytes, destination: object, name: str, conn_id: str | None = None) -> dict[str, Any]:
+def write_json(
+    data: bytes, destination: object, name: str, conn_id: str | None = None, log: Any = None
+) -> dict[str, Any]:
     """Write ``data`` to ``<destination>/<name>``; return ``{uri, size, sha256}`` of what was written.
 
-    Local folders are created. A failed write leaves no partial file behind.
+    Local folders are created. A failed write leaves no partial file behind. With ``log``, a local
+    folder under a multi-machine executor is warned about.
 
     :raises TypeError, ValueError: a bad ``destination`` (see ``storage_path``).
     """
-    from airflow_provider_onecodex.storage import prepare_folder, storage_path
+    from airflow_provider_onecodex.storage import prepare_folder, storage_path, warn_if_machine_local
 
     folder = storage_path(destination, conn_id)
+    if log is not None:
+        warn_if_machine_local(folder, log)
     prepare_folder(folder)
     target = folder / name
     try:
@@ -62,6 +73,8 @@ def xcom_or_store(
     conn_id: str | None = None,
     always_store: bool = False,
     top_n: int = 10,
+    rank: str | None = DEFAULT_RANK,
+    sample_id: str | None = None,
     log: Any = None,
 ) -> Any:
     """Apply the XCom policy to analysis results (see the module docstring).
@@ -69,7 +82,9 @@ def xcom_or_store(
     :param value: the results (a JSON-native dict).
     :param always_store: write to ``destination`` even when the value is small (then the pointer
         dict is returned, so downstream code sees one shape).
-    :returns: ``value`` itself, or a :class:`StoredResults` dict.
+    :param sample_id: the analysis's sample, carried in either form.
+    :returns: ``{resource, analysis_id, sample_id, results}`` (see
+        :func:`~airflow_provider_onecodex.api.results.results_value`), or a :class:`StoredResults` dict.
     :raises XComTooLargeError: too large and no ``destination``.
     """
     data = compact_json(value)
@@ -78,7 +93,7 @@ def xcom_or_store(
             log.info(
                 "Results of %s %s: %d bytes of JSON, returned through XCom", resource, analysis_id, len(data)
             )
-        return value
+        return results_value(resource, analysis_id, sample_id, value)
     if not destination:
         raise XComTooLargeError(
             f"Results of {resource} {analysis_id} are {len(data)} bytes of JSON, more than "
@@ -86,7 +101,7 @@ def xcom_or_store(
             "'file:///data/onecodex-results' or 's3://bucket/prefix') so the full results are written "
             "there and XCom gets their location and a summary, or raise xcom_max_bytes."
         )
-    written = write_json(data, destination, f"{resource}-{analysis_id}.json", conn_id)
+    written = write_json(data, destination, f"{resource}-{analysis_id}.json", conn_id, log)
     pointer: StoredResults = {
         "uri": written["uri"],
         "size": written["size"],
@@ -94,8 +109,62 @@ def xcom_or_store(
         "rows": count_rows(resource, value),
         "resource": resource,
         "analysis_id": analysis_id,
-        "summary": summarize(resource, value, top_n),
+        "sample_id": sample_id,
+        "summary": summarize(resource, value, top_n, rank),
     }
     if log is not None:
         log.info("Results of %s %s: %d bytes written to %s", resource, analysis_id, len(data), pointer["uri"])
     return pointer
+
+
+def bounded_xcom(
+    value: Any,
+    *,
+    what: str,
+    name: str,
+    destination: object,
+    max_bytes: int,
+    conn_id: str | None = None,
+    log: Any = None,
+) -> Any:
+    """The XCom policy for any other value the provider pushes (records, lists, sensor results).
+
+    Up to ``max_bytes`` of compact JSON: ``value`` itself. Larger, with ``destination``: written to
+    ``<destination>/<name>`` and ``{uri, size, sha256, summary}`` is returned, the summary saying
+    how many records and which (:func:`~airflow_provider_onecodex.api.xcom.records_summary`).
+
+    :param what: the value in words, for messages (``"the XCom value of list_samples"``).
+    :raises XComTooLargeError: too large and no ``destination``: the size, the limit, what to set.
+    """
+    from airflow_provider_onecodex.api.xcom import fits, records_summary, too_large_message
+
+    small, data = fits(value, max_bytes)
+    if small:
+        return value
+    if destination is None or destination == "":
+        raise XComTooLargeError(too_large_message(what, len(data), max_bytes))
+    written = write_json(data, destination, name, conn_id, log)
+    if log is not None:
+        log.info("%s: %d bytes of JSON written to %s", what, len(data), written["uri"])
+    return {**written, "summary": records_summary(value)}
+
+
+def bounded_task_value(task: Any, value: Any, context: Any) -> Any:
+    """:func:`bounded_xcom` with a task's ``xcom_max_bytes``, ``destination`` and
+    ``destination_conn_id``; the file is named after the task, its run and map index."""
+    from airflow_provider_onecodex.api.results import validate_xcom_max_bytes
+    from airflow_provider_onecodex.api.xcom import storage_name
+
+    if value is None:
+        return None
+    get = context.get if hasattr(context, "get") else (lambda key, default=None: default)
+    map_index = getattr(get("ti"), "map_index", None)
+    return bounded_xcom(
+        value,
+        what=f"the XCom value of task {task.task_id}",
+        name=storage_name(task.dag_id, task.task_id, get("run_id"), map_index),
+        destination=task.destination,
+        max_bytes=validate_xcom_max_bytes(task.xcom_max_bytes),
+        conn_id=task.destination_conn_id,
+        log=task.log,
+    )

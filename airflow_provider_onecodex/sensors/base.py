@@ -2,8 +2,11 @@
 
 ``BaseSensorOperator`` does the waiting (``poke_interval``, ``timeout``, ``soft_fail``,
 ``never_fail``, reschedule mode); this class adds only what One Codex needs: the outcome gate
-(:meth:`OneCodexWaitSensor._finish`), a ``timeout`` that survives task retries (Airflow 3.3's
-``task_state_store``), and deferral to a trigger from the first pending poke.
+(:meth:`OneCodexWaitSensor._finish`), the one progress rule of every mode
+(:func:`~airflow_provider_onecodex.api.progress.advance`: failure count, fail fast before any
+answer, ``Retry-After`` pacing), a connection re-read at every poke, a ``timeout`` and progress that
+survive task retries and reschedules (Airflow 3.3's ``task_state_store``; on 3.2 each try and each
+reschedule starts afresh), the XCom size policy, and deferral to a trigger from the first pending poke.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_onecodex.api.errors import OneCodexError
-from airflow_provider_onecodex.api.waiting import OUTCOME_STATUSES, give_up_on_transient
+from airflow_provider_onecodex.api.progress import WaitProgress, advance
+from airflow_provider_onecodex.api.results import DEFAULT_XCOM_MAX_BYTES
+from airflow_provider_onecodex.api.waiting import OUTCOME_STATUSES
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
 
 if TYPE_CHECKING:
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
 
 
 STARTED_KEY = "onecodex_wait_started_at"  # task_state_store key: when this wait began, epoch seconds
+PROGRESS_KEY = "onecodex_wait_progress"  # task_state_store key: WaitProgress.to_dict() of this wait
 
 
 class OneCodexWaitSensor(BaseSensorOperator):
@@ -49,14 +55,21 @@ class OneCodexWaitSensor(BaseSensorOperator):
         onecodex_conn_id: str = "onecodex_default",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_consecutive_failures: int = 10,
+        xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES,
+        destination: Any = None,
+        destination_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.onecodex_conn_id = onecodex_conn_id
         self.deferrable = deferrable
         self.max_consecutive_failures = max_consecutive_failures
-        self._transient_failures = 0
-        self._deadline: float | None = None  # epoch seconds; set by execute, None in reschedule mode
+        self.xcom_max_bytes = xcom_max_bytes
+        self.destination = destination
+        self.destination_conn_id = destination_conn_id
+        self._progress = WaitProgress()  # failure count, answered yet, Retry-After (api/progress.py)
+        self._store: Any = None  # Airflow 3.3's task_state_store of this try, if any
+        self._deadline: float | None = None  # epoch seconds; set by execute
         self.onecodex_url: str | None = None  # read by OneCodexLink when the task phase ends
 
     @cached_property
@@ -94,8 +107,8 @@ class OneCodexWaitSensor(BaseSensorOperator):
         """The trigger that continues this wait in the triggerer."""
         raise NotImplementedError
 
-    def _web_url(self) -> str | None:
-        """The One Codex web page of what is waited for, if there is one."""
+    def _web_url(self, final: bool = False) -> str | None:
+        """The One Codex web page of what is waited for, if known (``final``: the wait is ending)."""
         return None
 
     # -- the shared gate ---------------------------------------------------------------------
@@ -112,21 +125,16 @@ class OneCodexWaitSensor(BaseSensorOperator):
             )
         status, message = outcome["status"], str(outcome.get("message", ""))
         if status == "success":
-            self._transient_failures = 0
             self.log.info("One Codex wait done: %s", message)
             return PokeReturnValue(is_done=True, xcom_value=outcome["value"])
         if status == "pending":
-            self._transient_failures = 0
             self.log.info("Waiting for %s: %s", self.describe(), message)
             return PokeReturnValue(is_done=False)
         if status == "transient":
-            self._transient_failures += 1
-            if self._transient_failures >= self.max_consecutive_failures:
-                return self._finish(give_up_on_transient(message, self._transient_failures))
             self.log.warning(
                 "Polling %s failed (%d in a row), will retry: %s",
                 self.describe(),
-                self._transient_failures,
+                self._progress.failures,
                 message,
             )
             return PokeReturnValue(is_done=False)
@@ -136,11 +144,65 @@ class OneCodexWaitSensor(BaseSensorOperator):
             raise AirflowException(message)
         raise AirflowFailException(message)
 
-    def _set_link(self) -> None:
+    def _advance(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """A poll's outcome under the one rule of every mode (:func:`~airflow_provider_onecodex.api.progress.advance`):
+        failure count, fail fast before any answer, outages after one, ``Retry-After`` pacing."""
+        before = self._progress.to_dict()
+        outcome = advance(
+            self._progress,
+            outcome,
+            now=time.time(),
+            poll_interval=float(self.poke_interval),
+            max_consecutive_failures=self.max_consecutive_failures,
+            max_retry_after=self._max_retry_after(),
+        )
+        if self._store is not None and self._progress.to_dict() != before:
+            self._save(PROGRESS_KEY, self._progress.to_dict())  # reschedule mode: the next poke reads it
+        return outcome
+
+    def _max_retry_after(self) -> float | None:
+        try:
+            return float(self.hook.config.retry.max_retry_after)
+        except Exception:  # an unusable connection: the poll reports it
+            return None
+
+    def _get_next_poke_interval(self, started_at: Any, run_duration: Any, poke_count: int) -> float:
+        """Airflow's interval, or longer when One Codex asked for a pause (``Retry-After``)."""
+        interval = super()._get_next_poke_interval(started_at, run_duration, poke_count)
+        return self._progress.next_poll_in(float(interval), time.time())
+
+    def _pick_up_connection(self) -> bool:
+        """Re-read the connection; when its key, host or settings changed, later requests use the
+        new ones (a whole request always uses one or the other). True when it changed."""
+        if "hook" not in self.__dict__:
+            return False  # not read yet: the first use reads it as it is now
+        from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+
+        fresh = OneCodexHook(self.onecodex_conn_id)
+        try:
+            changed = fresh.config != self.hook.config
+        except Exception as exc:  # missing or unusable now: keep the old one, the poll reports
+            self.log.debug("Could not re-read connection %s: %s", self.onecodex_conn_id, type(exc).__name__)
+            return False
+        if changed:
+            self.log.info("Connection %s changed: polling with its new settings", self.onecodex_conn_id)
+            self.hook.close()
+            self.__dict__["hook"] = fresh
+        return changed
+
+    def _save(self, key: str, value: Any) -> None:
+        try:
+            self._store.set(key, value, retention=timedelta(seconds=float(self.timeout) + 86400))
+        except Exception as exc:  # the store is a convenience: never fail a wait over it
+            self.log.debug("task_state_store unavailable (%s)", type(exc).__name__)
+
+    def _set_link(self, *, final: bool = False) -> None:
+        """Set the extra link once known; ``final``: the wait is ending (a link that costs a
+        request is resolved then, once, not at every poke)."""
         if self.onecodex_url is None:
             # An unusable connection is left to the poll that follows, which reports it as a failure.
             with contextlib.suppress(OneCodexError):
-                self.onecodex_url = self._web_url()
+                self.onecodex_url = self._web_url(final)
 
     def _wait_started_at(self, context: Context) -> float:
         """When this wait began (epoch seconds), kept across task retries where Airflow allows.
@@ -155,11 +217,14 @@ class OneCodexWaitSensor(BaseSensorOperator):
             return now
         try:
             started = store.get(STARTED_KEY)
+            self._progress = WaitProgress.from_dict(store.get(PROGRESS_KEY))
+            self._store = store
             if isinstance(started, (int, float)) and not isinstance(started, bool) and started <= now:
                 return float(started)
-            store.set(STARTED_KEY, now, retention=timedelta(seconds=float(self.timeout) + 86400))
         except Exception as exc:  # the store is a convenience: never fail a wait over it
             self.log.debug("task_state_store unavailable (%s); the timeout starts now", type(exc).__name__)
+            return now
+        self._save(STARTED_KEY, now)
         return now
 
     # -- Airflow entry points ----------------------------------------------------------------
@@ -168,20 +233,24 @@ class OneCodexWaitSensor(BaseSensorOperator):
         ``soft_fail`` and ``never_fail``); :meth:`poke` defers when ``deferrable``."""
         self._check_wait_args()
         self._validate()  # before any request
-        if self.reschedule and not self.deferrable:
-            self._deadline = None  # Airflow counts a reschedule-mode timeout from the first reschedule
-        else:
-            # Airflow restarts a poke-mode timeout at each try: count from the wait's first start.
-            started = time.time() if self.reschedule else self._wait_started_at(context)
-            self._deadline = started + float(self.timeout)
+        # Airflow restarts the timeout at each task try (in reschedule mode too: a retry deletes
+        # the reschedule rows); count from the wait's first start, kept in the task state store.
+        self._deadline = self._wait_started_at(context) + float(self.timeout)
         return super().execute(context)
 
     def poke(self, context: Context) -> PokeReturnValue:
         """One poll: done, pending, or an exception (``AirflowFailException`` for a failed
         analysis; ``AirflowSensorTimeout`` when the wait's deadline, kept across retries, passed)."""
+        self._pick_up_connection()  # a key rotation or host change since the last poke
+        outcome = self._poll()
+        if outcome.get("kind") == "auth" and self._pick_up_connection():
+            outcome = self._poll()  # the key was rotated during this poke: ask again with the new one
         self._set_link()
-        result = self._finish(self._poll())
-        if result.is_done or self._deadline is None:
+        result = self._finish(self._advance(outcome))
+        if result.is_done:
+            self._set_link(final=True)
+            return PokeReturnValue(is_done=True, xcom_value=self._bounded(result.xcom_value, context))
+        if self._deadline is None:
             return result
         left = self._deadline - time.time()
         if left <= 0:
@@ -202,13 +271,20 @@ class OneCodexWaitSensor(BaseSensorOperator):
         :raises AirflowException: a missing or unknown event (never read as success).
         """
         self._validate()
-        self._set_link()
+        self._set_link(final=True)
         result = self._finish(event)
         if not result.is_done:
             raise AirflowException(
                 f"One Codex trigger for {self.describe()} ended without a final outcome: {event!r}"
             )
-        return result.xcom_value
+        return self._bounded(result.xcom_value, context)
+
+    def _bounded(self, value: Any, context: Context) -> Any:
+        """The XCom size policy (:func:`~airflow_provider_onecodex.operators.storage.bounded_xcom`):
+        a value over ``xcom_max_bytes`` goes to ``destination``, or fails the task before pushing."""
+        from airflow_provider_onecodex.operators.storage import bounded_task_value
+
+        return bounded_task_value(self, value, context)
 
     def _trigger_kwargs(self, deadline: float) -> dict[str, Any]:
         """The kwargs every One Codex trigger shares."""
@@ -218,5 +294,7 @@ class OneCodexWaitSensor(BaseSensorOperator):
             "deadline": deadline,
             "timeout": float(self.timeout),
             "max_consecutive_failures": self.max_consecutive_failures,
-            "consecutive_failures": self._transient_failures,
+            "consecutive_failures": self._progress.failures,
+            "reached": self._progress.reached,
+            "unreachable_since": self._progress.unreachable_since,
         }

@@ -8,9 +8,15 @@ API answers:
   list of records (several ids, or a sample);
 - ``complete`` with ``success: false`` -> ``AirflowFailException`` naming the id(s) and ``error_msg``
   (``failure_policy="fail_fast"``), or done with the failures inside the records (``"report"``);
-- 401/403/404 or a malformed record -> ``AirflowFailException`` at once (task retries would not help);
+- 404 or a malformed record -> ``AirflowFailException`` at once (task retries would not help);
+- 401/402/403, connection refused, name not resolved, TLS error: before One Codex ever answered this
+  wait, the connection is wrong: ``AirflowFailException`` (401-403 at once, network causes within
+  about a minute); after an answer they are an outage (a key rotation, a restart), counted as below;
 - transient errors (429, 5xx, timeouts, connection errors) -> logged, the wait goes on; after
   ``max_consecutive_failures`` polls in a row it fails with ``AirflowException`` (retries apply).
+  A ``Retry-After`` longer than ``poke_interval`` delays the next poke (capped by the connection's
+  ``max_retry_after``). The connection is re-read at every poke: a rotated key or moved host is used
+  from the next request on.
 
 Importing this module is cheap (no requests, httpx or tenacity at module level): DAG files import it
 on every parse.
@@ -23,6 +29,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_onecodex.api.errors import OneCodexError
+from airflow_provider_onecodex.api.ids import check_literal_id
 from airflow_provider_onecodex.api.resources import ANALYSIS_TYPES, validate_where
 from airflow_provider_onecodex.api.waiting import (
     WaitSpec,
@@ -60,9 +67,13 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
     :param deferrable: hand the wait to the triggerer (no worker slot while waiting). Default: the
         ``[operators] default_deferrable`` option, else False.
     :param max_consecutive_failures: polls in a row that may end in transient errors, after the
-        hook's own retries, before the wait fails (default 10). In reschedule mode the count
-        restarts at each poke.
+        hook's own retries, before the wait fails (default 10). Reschedule mode keeps the count
+        across pokes in Airflow 3.3's ``task_state_store`` (on 3.2 it restarts at each poke).
     :param poke_interval: seconds between polls in every mode (BaseSensorOperator; default 60).
+    :param xcom_max_bytes: largest XCom value, bytes of compact JSON (default 49152); a larger one
+        goes to ``destination`` (``{uri, size, sha256, summary}``) or fails the task before pushing.
+    :param destination: folder for such values (``s3://...``, ``file://...``: one machine only).
+    :param destination_conn_id: Airflow connection of that storage.
     :param timeout: seconds the whole wait may take, in every mode (default 7 days); what happens
         then is ``AirflowSensorTimeout``, or SKIPPED with ``soft_fail=True``.
     """
@@ -73,6 +84,7 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         "sample_id",
         "analysis_type",
         "where",
+        "destination",
         "onecodex_conn_id",
     )
     resource_default = "analyses"
@@ -99,6 +111,8 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         self.min_count = min_count
         self.resource = resource or self.resource_default
         self.failure_policy = failure_policy
+        check_literal_id(analysis_id, "analysis_id")  # literal bad ids fail at DAG parse time
+        check_literal_id(sample_id, "sample_id", resource="samples")
 
     id_name = "analysis_id"  # the parameter users give ids with; messages name it
 
@@ -159,12 +173,15 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         records, error = self._fetch(self.spec)
         return outcome_of(self.spec, records, error)
 
-    def _web_url(self) -> str | None:
-        if not self.spec.single:
-            return None
-        from airflow_provider_onecodex.api.weblinks import web_url
+    def _web_url(self, final: bool = False) -> str | None:
+        """The analysis's page (a list: its first analysis's); sample mode: the sample's page,
+        read once when the wait ends."""
+        from airflow_provider_onecodex.api.weblinks import sample_url, web_url
 
-        return web_url(self.hook.config.base_url, self.spec.resource, self.spec.ids[0])
+        base = self.hook.config.base_url
+        if self.spec.sample_id is not None:
+            return sample_url(base, self.hook.get_sample(self.spec.sample_id)) if final else None
+        return web_url(base, self.spec.resource, self.spec.ids[0])
 
     def _trigger(self, deadline: float) -> BaseTrigger:
         from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
@@ -191,6 +208,7 @@ class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
         "sample_id",
         "tax_id",
         "where",
+        "destination",
         "onecodex_conn_id",
     )
     resource_default = "alignments"
@@ -215,6 +233,7 @@ class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
         self.alignment_id = alignment_id
         self.alignment_ids = alignment_ids
         self.tax_id = tax_id
+        check_literal_id(alignment_id, "alignment_id")
 
     def _ids(self) -> tuple[object, object]:
         return self.alignment_id, self.alignment_ids
@@ -250,7 +269,7 @@ class OneCodexSampleSensor(OneCodexWaitSensor):
         or SKIPPED with ``soft_fail=True``.
     """
 
-    template_fields: Sequence[str] = ("sample_id", "onecodex_conn_id")
+    template_fields: Sequence[str] = ("sample_id", "destination", "onecodex_conn_id")
 
     def __init__(
         self,
@@ -262,6 +281,8 @@ class OneCodexSampleSensor(OneCodexWaitSensor):
         super().__init__(**kwargs)
         self.sample_id = sample_id
         self.wait_for_primary_classification = wait_for_primary_classification
+        self._record: dict[str, Any] | None = None  # the sample as last read, for the link
+        check_literal_id(sample_id, "sample_id", resource="samples")  # fails at DAG parse time
 
     def _validate(self) -> None:
         from airflow_provider_onecodex.api.ids import validate_id
@@ -276,6 +297,14 @@ class OneCodexSampleSensor(OneCodexWaitSensor):
     def describe(self) -> str:
         return f"sample {self.sample_id}"
 
+    def _web_url(self, final: bool = False) -> str | None:
+        from airflow_provider_onecodex.api.weblinks import sample_url
+
+        record = self._record
+        if record is None and final:  # resumed from the trigger: read the sample once
+            record = dict(self.hook.get_sample(self.sample_id))
+        return sample_url(self.hook.config.base_url, record)
+
     def _poll(self) -> dict[str, Any]:
         from airflow_provider_onecodex.api.samples import sample_outcome
 
@@ -283,6 +312,8 @@ class OneCodexSampleSensor(OneCodexWaitSensor):
         error: BaseException | None = None
         try:
             record = dict(self.hook.get_sample(self.sample_id))
+            if self._record is None or record.get("primary_classification"):
+                self._record, self.onecodex_url = record, None  # the link follows the record
         except OneCodexError as exc:
             error = exc
         return sample_outcome(

@@ -214,7 +214,7 @@ def _operator(name: str, spec: FieldSpec, op: str, operand: Any) -> Callable[[An
     if op in _ORDER_OPS:
         cmp, x = _ORDER_OPS[op], _operand(name, spec, operand)
         return lambda v: v is not None and cmp(v, x)
-    if op in _STRING_MATCHERS:
+    if op in _STRING_MATCHERS and spec.kind is not Kind.REFLIST:  # $contains is also a list operator
         if not isinstance(operand, str) or not operand:
             raise QueryError(f"where: {op} on {name!r} takes a non-empty string")
         match, s = _STRING_MATCHERS[op], operand

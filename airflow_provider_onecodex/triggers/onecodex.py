@@ -18,9 +18,9 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_onecodex.api.errors import OneCodexError
+from airflow_provider_onecodex.api.progress import WaitProgress, advance
 from airflow_provider_onecodex.api.waiting import (
     WaitSpec,
-    give_up_on_transient,
     missing_ids,
     outcome_of,
     timeout_outcome,
@@ -42,6 +42,10 @@ class _OneCodexPollingTrigger(BaseTrigger):
         own retries) before the trigger gives up with a ``failed`` event of kind ``transient``.
     :param consecutive_failures: transient failures already in a row when the wait was deferred
         (the sensor's first poke), so the count and the give-up message match poke mode. Default 0.
+    :param reached: One Codex answered a poll of this wait before it was deferred (see
+        :func:`~airflow_provider_onecodex.api.progress.advance`). Default False.
+    :param unreachable_since: epoch seconds of the wait's first configuration failure (refused,
+        name not resolved, TLS) before any answer, or None.
     """
 
     def __init__(
@@ -52,6 +56,8 @@ class _OneCodexPollingTrigger(BaseTrigger):
         timeout: float | None = None,
         max_consecutive_failures: int = 10,
         consecutive_failures: int = 0,
+        reached: bool = False,
+        unreachable_since: float | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         # Kwargs cross a serialization boundary: refuse bad state here rather than in the triggerer.
@@ -74,6 +80,8 @@ class _OneCodexPollingTrigger(BaseTrigger):
         self.timeout = None if timeout is None else float(timeout)
         self.max_consecutive_failures = max_consecutive_failures
         self.consecutive_failures = consecutive_failures
+        self.reached = reached is True
+        self.unreachable_since = None if unreachable_since is None else float(unreachable_since)
 
     def _common_kwargs(self) -> dict[str, Any]:
         return {
@@ -83,6 +91,8 @@ class _OneCodexPollingTrigger(BaseTrigger):
             "timeout": self.timeout,
             "max_consecutive_failures": self.max_consecutive_failures,
             "consecutive_failures": self.consecutive_failures,
+            "reached": self.reached,
+            "unreachable_since": self.unreachable_since,
         }
 
     def describe(self) -> str:
@@ -96,7 +106,7 @@ class _OneCodexPollingTrigger(BaseTrigger):
         raise NotImplementedError
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        failures = self.consecutive_failures
+        progress = WaitProgress(self.consecutive_failures, self.reached, self.unreachable_since)
         outcomes = self.outcomes()
         try:
             while True:
@@ -109,16 +119,22 @@ class _OneCodexPollingTrigger(BaseTrigger):
                 except asyncio.TimeoutError:
                     yield TriggerEvent(self.timeout_event())
                     return
+                # The one rule of every mode: failure counting, fail-fast before any answer.
+                outcome = advance(
+                    progress,
+                    outcome,
+                    now=time.time(),
+                    poll_interval=self.poll_interval,
+                    max_consecutive_failures=self.max_consecutive_failures,
+                )
                 if outcome["status"] == "transient":
-                    failures += 1
                     self.log.warning(
-                        "Polling %s failed (%d in a row): %s", self.describe(), failures, outcome["message"]
+                        "Polling %s failed (%d in a row): %s",
+                        self.describe(),
+                        progress.failures,
+                        outcome["message"],
                     )
-                    if failures >= self.max_consecutive_failures:
-                        yield TriggerEvent(give_up_on_transient(outcome["message"], failures))
-                        return
                     continue
-                failures = 0
                 if outcome["status"] == "pending":
                     self.log.info("Waiting for %s: %s", self.describe(), outcome["message"])
                     continue

@@ -70,16 +70,24 @@ def test_empty_body(body):
 
 def test_long_json_message_is_cut_to_limit():
     body = json.dumps({"message": "x" * 1000})
-    assert message_from_body(body) == "x" * MESSAGE_LIMIT
-    assert MESSAGE_LIMIT == 200
+    assert message_from_body(body) == "x" * MESSAGE_LIMIT + " ..."
+    assert MESSAGE_LIMIT == 300
 
 
 def test_long_plain_text_is_cut_and_whitespace_collapsed():
     text = "upstream   failed\n\n" + "y" * 1000
     message = message_from_body(text.encode(), "text/plain")
-    assert len(message) <= 200
-    assert message.startswith("upstream failed yyy")
-    assert "\n" not in message
+    assert message == "upstream failed " + "y" * (MESSAGE_LIMIT - len("upstream failed ")) + " ..."
+
+
+def test_long_message_is_cut_between_words_never_inside_one():
+    words = " ".join(f"word{n:03d}" for n in range(100))  # 799 characters
+    message = message_from_body(json.dumps({"message": words}))
+    kept = message.removesuffix(" ...")
+    assert message.endswith(" ...")
+    assert len(kept) <= MESSAGE_LIMIT
+    assert words.startswith(kept + " ")  # whole words only
+    assert message == " ".join(f"word{n:03d}" for n in range(37)) + " ..."
 
 
 @pytest.mark.parametrize(
@@ -147,7 +155,40 @@ def test_status_mapping(status, cls, transient):
     assert exc.message == "nope"
     assert exc.transient is transient
     assert is_transient(exc) is transient
-    assert str(exc) == f"One Codex API error {status} on GET {PATH}: nope"
+    if status in (401, 402, 403):
+        assert exc.hint is not None
+        assert str(exc) == f"{exc.hint}. One Codex answered {status} on GET {PATH}: nope"
+    else:
+        assert str(exc) == f"One Codex API error {status} on GET {PATH}: nope"
+
+
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [
+        (401, "authentication failed for connection `onecodex_prod`: check its API key"),
+        (402, "payment required for connection `onecodex_prod`: check the One Codex plan of its account"),
+        (403, "permission denied for connection `onecodex_prod`: its API key lacks permission for this"),
+    ],
+)
+def test_auth_errors_lead_with_what_to_fix_on_which_connection(status, text):
+    exc = error_for_status(status, "GET", PATH, b'{"message": "Invalid API key"}', conn_id="onecodex_prod")
+    assert str(exc) == f"{text}. One Codex answered {status} on GET {PATH}: Invalid API key"
+    assert exc.message == "Invalid API key"
+    again = pickle.loads(pickle.dumps(exc))
+    assert type(again) is type(exc) and str(again) == str(exc)
+
+
+def test_auth_error_without_a_connection_names_the_key():
+    exc = error_for_status(401, "GET", PATH, b'{"message": "nope"}')
+    assert str(exc) == f"authentication failed: check the API key. One Codex answered 401 on GET {PATH}: nope"
+
+
+def test_connection_error_keeps_its_cause_through_pickling():
+    exc = OneCodexConnectionError(
+        None, "GET", PATH, "could not connect to h:1: connection refused", cause="refused"
+    )
+    again = pickle.loads(pickle.dumps(exc))
+    assert again.cause == "refused" and str(again) == str(exc)
 
 
 def test_rate_limit_carries_retry_after():

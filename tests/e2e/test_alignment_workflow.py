@@ -27,6 +27,11 @@ def test_example_dag_waits_fetches_and_summarizes(dag_id, airflow_db, onecodex_s
     states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
     waits = sorted(s for (task, _), s in states.items() if task == "wait_for_alignment")
     assert waits == ["failed", "success", "success"]
+    labels = {ti.task_id: set() for ti in run.get_task_instances() if ti.map_index >= 0}
+    for ti in run.get_task_instances():
+        if ti.map_index >= 0:
+            labels[ti.task_id].add(ti.rendered_map_index)
+    assert labels == {"wait_for_alignment": set(EXPECTED), "fetch_alignment": set(EXPECTED)}
     assert states[("summarize", -1)] == "success"
     assert str(run.state) == "success"  # the summary is the leaf and runs whatever the waits' outcome
 

@@ -33,6 +33,8 @@ def test_sample_workflow_writes_qc_verdicts_back(airflow_db, onecodex_simulator,
     states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "success", states
     assert sorted(m for (t, m) in states if t == "wait_for_sample") == [0, 1]  # found by created_at
+    labels = {ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "wait_for_sample"}
+    assert labels == {MAIN, STOOL}  # map_index_template: the UI lists the waits by sample id
 
     verdicts = {v["sample_id"]: v for v in run.get_task_instance("decide").xcom_pull(task_ids="decide")}
     assert {k: v["verdict"] for k, v in verdicts.items()} == {MAIN: "review", STOOL: "pass"}
@@ -43,8 +45,12 @@ def test_sample_workflow_writes_qc_verdicts_back(airflow_db, onecodex_simulator,
     # The stool classification (> 48 KiB) went to storage; the isolate's (smaller) came through XCom.
     ti = run.get_task_instance("fetch_classification_results", map_index=0)
     fetched = {
-        v.get("analysis_id", "small"): v
+        v["analysis_id"]: v  # every value says what it is: analysis, sample, resource
         for v in ti.xcom_pull(task_ids="fetch_classification_results", map_indexes=[0, 1])
+    }
+    assert {a: (v["sample_id"], v["resource"]) for a, v in fetched.items()} == {
+        "c1a5000000000001": (MAIN, "classifications"),
+        "c1a5000000000004": (STOOL, "classifications"),
     }
     stored = fetched["c1a5000000000004"]
     content = Path(stored["uri"].removeprefix("file://")).read_bytes()
@@ -53,7 +59,7 @@ def test_sample_workflow_writes_qc_verdicts_back(airflow_db, onecodex_simulator,
     assert hashlib.sha256(content).hexdigest() == stored["sha256"]
     assert stored["rows"] == len(json.loads(content)["table"])
     assert stored["summary"]["top_species"][0]["name"] == verdicts[STOOL]["top_taxon"]
-    assert "table" in fetched["small"]  # the value itself
+    assert "table" in fetched["c1a5000000000001"]["results"]  # the value itself
 
     # The verdicts landed in One Codex: custom metadata merged, tags replaced per verdict.
     main_meta = _api(sim, "metadata/3e7a000000000001")["custom"]

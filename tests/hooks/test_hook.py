@@ -310,7 +310,9 @@ async def test_concurrent_first_calls_share_one_async_client(sim, connect, monke
 
 
 @pytest.mark.parametrize("filename", ["../escape.tsv.gz", "a/b.tsv", ".", ""])
-def test_an_unsafe_download_name_is_a_value_error_before_any_request(sim, connect, tmp_path, filename) -> None:
+def test_an_unsafe_download_name_is_a_value_error_before_any_request(
+    sim, connect, tmp_path, filename
+) -> None:
     from airflow_provider_onecodex.api.errors import OneCodexError
 
     with pytest.raises(ValueError, match="filename must be a plain file name") as info:

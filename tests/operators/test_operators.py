@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -57,11 +58,43 @@ def test_get_alignment_renders_its_id_and_returns_the_record(sim) -> None:
 
 
 def test_get_of_a_missing_record_is_a_404(sim) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
     from airflow_provider_onecodex.api.errors import OneCodexNotFoundError
 
     op = OneCodexGetAlignmentOperator(task_id="get", alignment_id="0b0b0b0b0b0b0b0b")
-    with pytest.raises(OneCodexNotFoundError, match="404 on GET /api/v1/alignments/0b0b0b0b0b0b0b0b"):
+    with pytest.raises(AirflowFailException, match="404 on GET /api/v1/alignments/0b0b0b0b0b0b0b0b") as info:
         op.execute({})
+    assert isinstance(info.value, OneCodexNotFoundError)  # still the typed error, but no task retry
+
+
+@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 409, 422])
+def test_errors_retrying_cannot_fix_fail_without_task_retries(status, sim) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    sim.state.faults.script(path_regex=r"^/api/v1/alignments", faults=[{"status": status}])
+    op = OneCodexGetAlignmentOperator(task_id="get", alignment_id=DONE_ALIGNMENT)
+    with pytest.raises(AirflowFailException) as info:
+        op.execute({})
+    assert f"{status} on GET /api/v1/alignments/{DONE_ALIGNMENT}" in str(info.value)
+    assert info.value.status == status
+    again = pickle.loads(pickle.dumps(info.value))  # pickles as the plain One Codex error
+    assert str(again) == str(info.value) and type(again) is type(info.value).__bases__[0]
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_transient_errors_stay_retryable(status, sim, monkeypatch) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_provider_onecodex.api.errors import OneCodexAPIError
+
+    sim.state.faults.script(path_regex=r"^/api/v1/alignments", faults=[{"status": status}] * 5)
+    op = OneCodexGetAlignmentOperator(task_id="get", alignment_id=DONE_ALIGNMENT)
+    monkeypatch.setattr("time.sleep", lambda s: None)  # the client's own backoff
+    with pytest.raises(OneCodexAPIError) as info:
+        op.execute({})
+    assert not isinstance(info.value, AirflowFailException)  # Airflow's task retries apply
+    assert info.value.status == status
 
 
 # -- list --------------------------------------------------------------------------------------
@@ -221,11 +254,22 @@ BAD: list[tuple[Callable[[], Any], type[Exception], str]] = [
 
 @pytest.mark.parametrize(("make", "error", "message"), BAD, ids=[m for _, _, m in BAD])
 def test_bad_arguments_are_refused_before_any_request(make, error, message, sim) -> None:
-    op = make()
-    with pytest.raises(error) as raised:
-        op.execute({})
+    """A literal bad id fails when the DAG is parsed (the operator is built); every other bad
+    argument fails the task without retries (AirflowFailException), before any request."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises((error, AirflowFailException)) as raised:
+        make().execute({})
+    assert isinstance(raised.value, error)  # at parse time a plain error, at run time both
     assert message in str(raised.value)
     assert sim.state.count() == 0
+
+
+def test_a_literal_bad_id_fails_at_dag_parse_time_a_templated_one_at_run_time(sim) -> None:
+    with pytest.raises(ValueError, match="alignment_id must be a One Codex id"):
+        OneCodexGetAlignmentOperator(task_id="t", alignment_id="not-an-id")
+    templated = OneCodexGetAlignmentOperator(task_id="t", alignment_id="{{ params.alignment_id }}")
+    assert templated.alignment_id == "{{ params.alignment_id }}"
 
 
 # -- extra link ----------------------------------------------------------------------------------

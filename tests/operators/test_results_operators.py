@@ -38,7 +38,12 @@ def read_pointer(pointer):
 
 def test_small_results_are_the_xcom_value(use_sim, tmp_path):
     value = fetch(resource="classifications", analysis_id=CLS_MAIN, destination=str(tmp_path)).execute({})
-    assert value == OneCodexHook().get_results("classifications", CLS_MAIN)
+    assert value == {  # what the results are, then the results
+        "resource": "classifications",
+        "analysis_id": CLS_MAIN,
+        "sample_id": "a1b2c3d4e5f60718",
+        "results": OneCodexHook().get_results("classifications", CLS_MAIN),
+    }
     assert len(json.dumps(value, separators=(",", ":"))) <= 49152
     assert list(tmp_path.iterdir()) == []  # nothing written below the threshold
 
@@ -49,7 +54,18 @@ def test_large_results_go_to_storage_with_a_summary(use_sim, tmp_path, as_url):
     pointer = fetch(resource="classifications", analysis_id=CLS_WASTEWATER, destination=destination).execute(
         {}
     )
-    assert set(pointer) == {"uri", "size", "sha256", "rows", "resource", "analysis_id", "summary"}
+    assert set(pointer) == {
+        "uri",
+        "size",
+        "sha256",
+        "rows",
+        "resource",
+        "analysis_id",
+        "sample_id",
+        "summary",
+    }
+    assert (pointer["resource"], pointer["analysis_id"]) == ("classifications", CLS_WASTEWATER)
+    assert pointer["sample_id"] == "b2c3d4e5f6071829"  # joins results to samples without map order
     assert pointer["uri"] == f"file://{tmp_path}/results/classifications-{CLS_WASTEWATER}.json"
     results = read_pointer(pointer)
     assert pointer["size"] > 49152 and pointer["rows"] == len(results["table"])
@@ -178,3 +194,20 @@ def test_tag_sample_operator_keeps_other_tags(use_fresh):
     assert [names[t["$ref"][-16:]] for t in again["tags"]] == ["outbreak", "isolate", "WGS", "qc-pass"]
     with pytest.raises(TypeError, match="list of tag names"):
         OneCodexTagSampleOperator(task_id="tag", sample_id=MAIN, tags="qc-pass").execute({})
+
+
+def test_functional_profile_results_are_summarised_as_functional(
+    onecodex_simulator, onecodex_connection, tmp_path
+):
+    """Over real HTTP, by route and through /analyses: never "ten taxa named None"."""
+    for resource in ("functional_profiles", "analyses"):
+        pointer = fetch(
+            resource=resource, analysis_id="f0f0000000000001", destination=str(tmp_path), always_store=True
+        ).execute({})
+        assert (pointer["analysis_id"], pointer["sample_id"]) == ("f0f0000000000001", "c3d4e5f60718293a")
+        summary = pointer["summary"]
+        assert summary["kind"] == "functional" and "top_taxa" not in summary
+        assert summary["groups"] and set(summary["top_features"]) <= set(summary["groups"])
+        for features in summary["top_features"].values():
+            values = [f["value"] for f in features]
+            assert values == sorted(values, reverse=True) and all(f["id"] for f in features)

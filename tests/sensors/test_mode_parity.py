@@ -22,7 +22,7 @@ from tests._modes import MODES
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 LISTING = r"^/api/v1/alignments$"
-AUTH_HINT = "(authentication or permission failed: check the connection's API key)"
+AUTH_HINT = "authentication failed for connection `onecodex_default`: check its API key"
 NOT_FOUND_HINT = "(no such record, or not visible with this API key)"
 WRONG_KEY = "f" * 32
 
@@ -83,17 +83,23 @@ def pending_then_vanished(sim: Any, reads: Any, connect: Any) -> Case:
 
 
 def wrong_key(sim: Any, reads: Any, connect: Any) -> Case:
+    """A wait One Codex never answered: a 401 is a wrong key, the wait fails at once."""
     aid = _pending(sim)
     connect(password=WRONG_KEY)
-    message = f"One Codex API error 401 on GET /api/v1/alignments: {UNAUTHORIZED_MESSAGE[:200]} {AUTH_HINT}"
+    message = f"{AUTH_HINT}. One Codex answered 401 on GET /api/v1/alignments: {' '.join(UNAUTHORIZED_MESSAGE.split())}"
     return Case({"alignment_id": aid}, lambda: (None, AirflowFailException, message))
 
 
 def pending_then_key_revoked(sim: Any, reads: Any, connect: Any) -> Case:
+    """After an answer, 401s are an outage (a key rotation in flight): counted, then retryable."""
     aid = _pending(sim)
-    sim.state.faults.script(path_regex=LISTING, faults=[None, {"status": 401}])
-    message = f"One Codex API error 401 on GET /api/v1/alignments: Unauthorized {AUTH_HINT}"
-    return Case({"alignment_id": aid}, lambda: (None, AirflowFailException, message))
+    sim.state.faults.script(
+        path_regex=LISTING, faults=[None, {"status": 401}, {"status": 401}, {"status": 401}]
+    )
+    message = f"3 polls in a row failed; last error: {AUTH_HINT}. One Codex answered 401 on GET /api/v1/alignments: Unauthorized"
+    return Case(
+        {"alignment_id": aid, "max_consecutive_failures": 3}, lambda: (None, AirflowException, message)
+    )
 
 
 def pending_then_malformed(sim: Any, reads: Any, connect: Any) -> Case:

@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import (
     TaskDeferred,
 )
 
+from airflow_provider_onecodex.sensors.base import PROGRESS_KEY, STARTED_KEY
 from tests._modes import MODES
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
@@ -133,7 +134,7 @@ def test_min_count_zero_succeeds_at_once_with_no_alignments(mode, sim, reads, co
     sample = sim.state.add_sample("empty_R1.fastq.gz")
     result = drive(mode, lambda **kw: alignment_sensor(sample_id=sample, min_count=0, **kw))
     assert (result.xcom, result.exc_type) == ([], None)
-    assert sim.state.count("/api/v1/") == 1
+    assert sim.state.count("/api/v1/alignments") == 1  # one poll (and one read of the sample for its link)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -237,7 +238,10 @@ def test_analysis_type_only_applies_to_analyses(sim, connect) -> None:
 def test_analysis_sensor_messages_name_the_parameter_given_whatever_the_resource(sim, connect) -> None:
     from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor
 
-    sensor = OneCodexAnalysisSensor(task_id="wait", resource="classifications", analysis_id="XYZ")
+    with pytest.raises(ValueError, match="analysis_id must be a One Codex id") as info:  # at DAG parse
+        OneCodexAnalysisSensor(task_id="wait", resource="classifications", analysis_id="XYZ")
+    sensor = OneCodexAnalysisSensor(task_id="wait", resource="classifications", analysis_id="{{ x }}")
+    sensor.analysis_id = "XYZ"  # as rendered from a template
     with pytest.raises(ValueError, match="analysis_id must be a One Codex id") as info:
         sensor.execute({})
     assert "classification_id" not in str(info.value)
@@ -340,12 +344,12 @@ def test_a_task_retry_continues_the_timeout_instead_of_restarting_it(sim, connec
     first = alignment_sensor(alignment_id=aid, timeout=3600, deferrable=True)
     with pytest.raises(TaskDeferred):
         first.execute({"task_state_store": store})
-    (began,) = store.values.values()
+    began = store.values[STARTED_KEY]
     assert abs(began - time.time()) < 5
 
     # A retry an hour later: the same wait has no time left, in poke and in deferrable mode: one
     # last poll (a success would still win), then the timeout at once, without deferring.
-    store.values = {k: v - 3600 for k, v in store.values.items()}
+    store.values[STARTED_KEY] = began - 3600
     retry = alignment_sensor(alignment_id=aid, timeout=3600, deferrable=deferrable)
     started = time.monotonic()
     with pytest.raises(AirflowSensorTimeout, match="counted across retries"):
@@ -355,6 +359,31 @@ def test_a_task_retry_continues_the_timeout_instead_of_restarting_it(sim, connec
     soft = alignment_sensor(alignment_id=aid, timeout=3600, deferrable=deferrable, soft_fail=True)
     with pytest.raises(AirflowSkipException):
         soft.execute({"task_state_store": store})
+
+
+def test_reschedule_mode_timeout_survives_a_task_retry(sim, connect) -> None:
+    """Airflow deletes reschedule rows on a retry; the task state store keeps the wait's start."""
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    class FreshTI:  # what a retry's task instance says: no reschedule before this try
+        def get_first_reschedule_date(self, context: Any) -> None:
+            return None
+
+    (aid,) = _pending_alignments(sim, 1)
+    store = FakeStateStore()
+    context = {"task_state_store": store, "ti": FreshTI()}
+    with pytest.raises(AirflowRescheduleException):  # first poke of the first try: not yet
+        alignment_sensor(alignment_id=aid, timeout=3600, mode="reschedule").execute(context)
+    assert abs(store.values[STARTED_KEY] - time.time()) < 5
+    assert store.values[PROGRESS_KEY]["reached"] is True  # kept for the next poke too
+
+    # A retry an hour later: Airflow's first_reschedule_date is gone (a fresh TI), the store is not.
+    store.values[STARTED_KEY] -= 3600
+    with pytest.raises(AirflowSensorTimeout, match="counted across retries"):
+        alignment_sensor(alignment_id=aid, timeout=3600, mode="reschedule").execute(context)
+    # Airflow 3.2 (no task_state_store): the timeout restarts with each try, as Airflow's own sensors.
+    with pytest.raises(AirflowRescheduleException):
+        alignment_sensor(alignment_id=aid, timeout=3600, mode="reschedule").execute({"ti": FreshTI()})
 
 
 def test_without_a_state_store_the_wait_starts_now(sim, connect) -> None:

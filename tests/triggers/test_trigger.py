@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_onecodex.api.waiting import WaitSpec
-from airflow_provider_onecodex.testing.app import NOT_FOUND_MESSAGE
+from airflow_provider_onecodex.testing.app import NOT_FOUND_MESSAGE, UNAUTHORIZED_MESSAGE
 from airflow_provider_onecodex.testing.pytest_plugin import connection_json
 from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
 from tests._modes import first_payload
@@ -125,7 +125,10 @@ async def test_401_event_holds_no_key_and_ends_at_once(sim, connect) -> None:
     connect(password="e" * 32)
     event = await first_payload(single(aid))
     assert (event["status"], event["kind"]) == ("failed", "auth")
-    assert event["message"].startswith("One Codex API error 401 on GET /api/v1/alignments: ")
+    assert event["message"] == (
+        "authentication failed for connection `onecodex_default`: check its API key. "
+        f"One Codex answered 401 on GET /api/v1/alignments: {' '.join(UNAUTHORIZED_MESSAGE.split())}"
+    )
     assert "e" * 32 not in json.dumps(event)
     assert sim.state.count("/api/v1/") == 1  # a permanent error is not polled again
 
