@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -16,6 +17,24 @@ from airflow_provider_onecodex.testing.scenario import Clock, Scenario
 from airflow_provider_onecodex.testing.state import SimulatorState
 
 _START_TIMEOUT = 10.0
+_WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def _check_public_url(url: str) -> str:
+    """``url`` without a trailing ``/``, if it is an http(s) URL with a host and no query/fragment."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(
+            f"public_url must be an http:// or https:// URL with a host and no query, e.g. "
+            f"http://sim.lab.example:8000, not {url!r}"
+        )
+    return url.rstrip("/")
 
 
 class SimulatorServer:
@@ -25,8 +44,13 @@ class SimulatorServer:
     :param api_key: overrides the scenario's API key.
     :param clock: monotonic-seconds callable driving analysis completion (tests inject one).
     :param host: address to bind; :param port: 0 picks a free port.
+    :param public_url: the URL other machines reach this server at (``http[s]://name[:port]``, e.g.
+        behind a reverse proxy or when binding ``0.0.0.0``); ``base_url`` and pre-signed download
+        links use it. Default: ``http://<host>:<port>``, or ``http://<this machine's hostname>:<port>``
+        when ``host`` is a wildcard address (``0.0.0.0``, ``::``), which no client can connect to.
+    :raises ValueError: ``public_url`` is not an ``http``/``https`` URL with a host (and no query).
 
-    ``base_url`` is ``http://127.0.0.1:<port>``; the API lives under ``base_url + "/api/v1"``.
+    ``base_url`` is ``http://127.0.0.1:<port>`` by default; the API lives under ``base_url + "/api/v1"``.
     """
 
     def __init__(
@@ -37,7 +61,9 @@ class SimulatorServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        public_url: str | None = None,
     ) -> None:
+        self.public_url = _check_public_url(public_url) if public_url is not None else None
         self.state = SimulatorState(scenario, api_key=api_key, clock=clock)
         self.host = host
         self._port = port
@@ -56,7 +82,13 @@ class SimulatorServer:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the simulator is not running")
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        return self._url()
+
+    def _url(self) -> str:
+        if self.public_url is not None:
+            return self.public_url
+        name = socket.gethostname() if self.host in _WILDCARDS else self.host
+        host = f"[{name}]" if ":" in name else name
         return f"http://{host}:{self._port}"
 
     def start(self) -> SimulatorServer:
@@ -70,8 +102,7 @@ class SimulatorServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.state.base_url = f"http://{host}:{self._port}"  # where pre-signed links point
+        self.state.base_url = self._url()  # where pre-signed links point
         config = uvicorn.Config(
             create_app(self.state),
             log_level="warning",
@@ -96,7 +127,8 @@ class SimulatorServer:
                 sock.close()
                 raise RuntimeError("the One Codex simulator failed to start")
             time.sleep(0.01)
-        with socket.create_connection((self.host, self._port), timeout=_START_TIMEOUT):
+        probe = ("::1" if ":" in self.host else "127.0.0.1") if self.host in _WILDCARDS else self.host
+        with socket.create_connection((probe, self._port), timeout=_START_TIMEOUT):
             pass
         return self
 

@@ -67,3 +67,43 @@ def test_cli_bad_scenario_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stdout == "" and "missing.json" in proc.stderr
+
+
+def test_cli_public_url_is_printed_and_signs_download_links() -> None:
+    """Serving other machines: the printed URL and pre-signed links name the public address, while
+    the server listens where it was told (the stderr line says where)."""
+    key = "d" * 32
+    public = "http://sim.lab.example:8443"
+    proc, url = _start("--host", "0.0.0.0", "--api-key", key, "--public-url", public + "/")
+    try:
+        assert url == public
+        assert proc.stderr is not None
+        banner = proc.stderr.readline()
+        assert "listening on 0.0.0.0:" in banner and f"API at {public}/api/v1" in banner
+        port = int(banner.rsplit(":", 1)[1])
+        local = f"http://127.0.0.1:{port}"
+        details = requests.get(
+            f"{local}/api/v1/analyses/c1a5000000000002/file_details", auth=(key, ""), timeout=5
+        ).json()
+        links = [f["url"] for f in details["files"]]
+        assert links and all(link.startswith(f"{public}/_files/analyses/c1a5000000000002/") for link in links)
+        # The signature covers the path, not the host: the link works wherever the proxy forwards it.
+        fetched = requests.get(links[0].replace(public, local), timeout=5)
+        assert fetched.status_code == 200 and len(fetched.content) == details["files"][0]["size"]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("bad", ["sim.lab.example:8443", "ftp://sim.lab.example", "http://", "http://h/?a=1"])
+def test_cli_bad_public_url_exits_2(bad: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", MODULE, "--public-url", bad], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.strip() == (
+        "error: public_url must be an http:// or https:// URL with a host and no query, "
+        f"e.g. http://sim.lab.example:8000, not {bad!r}"
+    )

@@ -132,3 +132,14 @@ def test_plugin_fixtures(
     url = f"{other.base_url}/api/v1/panels/3333333333333333"
     assert requests.get(url, auth=(other.api_key, ""), timeout=5).json()["complete"] is True
     assert other.base_url != onecodex_simulator.base_url
+
+
+def test_server_wildcard_bind_without_public_url_names_this_machine() -> None:
+    import socket
+
+    with SimulatorServer(host="0.0.0.0") as sim:
+        assert sim.base_url == f"http://{socket.gethostname()}:{sim.port}"
+        assert sim.state.base_url == sim.base_url  # pre-signed links point there too
+        assert requests.get(
+            f"http://127.0.0.1:{sim.port}/api/v1/account", auth=(sim.api_key, ""), timeout=5
+        ).ok
