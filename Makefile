@@ -1,12 +1,13 @@
-# Two entry points: `make demo` (the example DAG against the local simulator) and `make test`.
-# Both build .venv on first use from the pinned constraints.
+# Entry points: `make demo` (the example DAGs against the local simulator), `make demo-distributed`
+# (the same on CeleryExecutor with a triggerer killed mid-wait) and `make test`.
+# All build .venv on first use from the pinned constraints.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo demo-distributed test lint bench clean
 
 venv: $(STAMP)
 
@@ -19,6 +20,18 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# CeleryExecutor, Postgres, Redis, 2 workers, 2 triggerers on loopback; one triggerer killed mid-wait.
+# Celery and the Postgres driver come from requirements/distributed.txt (pinned, on top of constraints).
+DIST_STAMP := $(VENV)/.distributed-installed
+
+$(DIST_STAMP): $(STAMP) requirements/distributed.txt
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet \
+		-c requirements/constraints.txt -r requirements/distributed.txt
+	touch $(DIST_STAMP)
+
+demo-distributed: $(DIST_STAMP)
+	$(BIN)/python scripts/demo_distributed.py
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
