@@ -33,11 +33,12 @@ $(DIST_STAMP): $(STAMP) requirements/distributed.txt
 demo-distributed: $(DIST_STAMP)
 	$(BIN)/python scripts/demo_distributed.py
 
-test: $(STAMP) lint
+# The slow test tests/e2e_airflow/test_distributed.py runs demo-distributed: it needs DIST_STAMP too.
+test: $(STAMP) $(DIST_STAMP) lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_onecodex tests dags_examples bench
+	$(BIN)/ruff check airflow_provider_onecodex tests dags_examples bench scripts
 	$(BIN)/mypy airflow_provider_onecodex
 
 bench: $(STAMP)

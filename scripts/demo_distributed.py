@@ -131,6 +131,11 @@ def run(stack: DistributedStack, clock: GatedClock, report: dict[str, Any]) -> l
 
     # -- 2. lose a triggerer; alignments start to finish -------------------------------------------
     seen_before = len(sim.state.requests)
+    # Reassignment waits until the lost triggerer's last heartbeat is [triggerer]
+    # triggerer_health_check_threshold (30 s) old: how old it already is now explains the move time.
+    (age,) = stack.query(
+        "SELECT EXTRACT(EPOCH FROM now() - latest_heartbeat) FROM job WHERE id = %s", victim
+    )[0]
     killed_at, killed_wall = time.monotonic(), datetime.now(timezone.utc)
     stack.kill_triggerer(victim)
     clock.release()  # from now on, simulator time = seconds since the kill
@@ -156,10 +161,12 @@ def run(stack: DistributedStack, clock: GatedClock, report: dict[str, Any]) -> l
         "waits_moved": len(moved),
         "reassigned_after_s": move_s,
         "first_poll_after_s": round(polls[0][0], 1),
+        "heartbeat_age_at_kill_s": round(float(age), 1),
         "health_check_threshold_s": 30,
     }
-    print(f"{len(moved)} waits reassigned to {name[survivor]} {move_s} s after the kill; "
-          f"its poller named them {polls[0][0]:.1f} s after the kill")  # fmt: skip
+    print(f"{len(moved)} waits reassigned to {name[survivor]} {move_s} s after the kill (its last heartbeat "
+          f"was {float(age):.1f} s old at the kill; the threshold is 30 s); its poller named them "
+          f"{polls[0][0]:.1f} s after the kill")  # fmt: skip
 
     # -- 4. the run ends as designed --------------------------------------------------------------
     def ended() -> str | None:
