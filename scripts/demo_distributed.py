@@ -74,7 +74,9 @@ def _listed_uris(sim: SimulatorServer, since: int = 0) -> list[tuple[float, set[
 
 
 def _since(moment: datetime, stamp: str | None) -> float | None:
-    return None if not stamp else round((datetime.fromisoformat(stamp) - moment).total_seconds(), 1)
+    if not stamp:
+        return None
+    return round((datetime.fromisoformat(stamp.replace("Z", "+00:00")) - moment).total_seconds(), 1)
 
 
 def run(stack: DistributedStack, clock: GatedClock, report: dict[str, Any]) -> list[str]:
@@ -269,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"up: postgres :{stack.pg.port}, redis :{stack.redis.port}, api-server :{stack.api_port}, "
               f"scheduler, dag-processor, {', '.join(stack.WORKERS)}, {', '.join(stack.TRIGGERERS)}")  # fmt: skip
         report["problems"] += run(stack, clock, report)
-    except (AssertionError, SystemExit) as exc:
+    except (Exception, SystemExit) as exc:  # report it; the finally below stops everything first
         report["problems"].append(f"{type(exc).__name__}: {exc}"[:6000])
         if isinstance(exc, SystemExit) and isinstance(exc.code, int) and exc.code > 128:
             print(f"\ninterrupted by signal {exc.code - 128}: stopping everything", file=sys.stderr)
