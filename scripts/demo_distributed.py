@@ -47,6 +47,8 @@ DAG_ID = "onecodex_alignment_workflow_deferrable"
 WAIT_TASK = "wait_for_alignment"
 SAMPLE = "a1b2c3d4e5f60718"
 LOW_COVERAGE = "Reference genome coverage too low to call an alignment."
+#: [triggerer] triggerer_health_check_threshold, Airflow's default (the demo does not change it)
+HEALTH_CHECK_THRESHOLD = 30
 # alignment id -> (tax_id, seconds after the kill until it completes, success, error_msg)
 ADDED = {
     "a1a1000000028901": ("28901", 40.0, True, None),
@@ -110,7 +112,7 @@ def run(stack: DistributedStack, clock: GatedClock, report: dict[str, Any]) -> l
         assigned = stack.assignments(DAG_ID, run_id, WAIT_TASK)
         if len(assigned) != len(EXPECTED) or None in assigned.values():
             return None
-        polled = set().union(*(uris for _, uris in _listed_uris(sim))) if sim.state.requests else set()
+        polled = set().union(*(uris for _, uris in _listed_uris(sim)))
         return {m: t for m, t in assigned.items() if t is not None} if polled >= set(EXPECTED) else None
 
     assigned = wait_for(
@@ -164,10 +166,10 @@ def run(stack: DistributedStack, clock: GatedClock, report: dict[str, Any]) -> l
         "reassigned_after_s": move_s,
         "first_poll_after_s": round(polls[0][0], 1),
         "heartbeat_age_at_kill_s": round(float(age), 1),
-        "health_check_threshold_s": 30,
+        "health_check_threshold_s": HEALTH_CHECK_THRESHOLD,
     }
     print(f"{len(moved)} waits reassigned to {name[survivor]} {move_s} s after the kill (its last heartbeat "
-          f"was {float(age):.1f} s old at the kill; the threshold is 30 s); its poller named them "
+          f"was {float(age):.1f} s old at the kill; the threshold is {HEALTH_CHECK_THRESHOLD} s); its poller named them "
           f"{polls[0][0]:.1f} s after the kill")  # fmt: skip
 
     # -- 4. the run ends as designed --------------------------------------------------------------
