@@ -66,6 +66,8 @@ class DistributedStack:
         #: triggerer job id (the ``job`` table) -> its component
         self.triggerers: dict[int, Component] = {}
         self.stop_report: dict[str, Any] = {}
+        #: triggerers killed or stopped on purpose (reaped by close)
+        self.lost: list[Component] = []
 
     # -- start --------------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
@@ -155,16 +157,21 @@ class DistributedStack:
         )
         return {int(m): t for m, t in rows}
 
-    def kill_triggerer(self, job: int) -> Component:
-        """SIGKILL a triggerer and everything in its session (a machine lost, no clean shutdown)."""
+    def kill_triggerer(self, job: int, graceful: bool = False) -> Component:
+        """SIGKILL a triggerer and everything in its session (a machine lost, no clean shutdown), or
+        with ``graceful`` send it SIGTERM (a rolling restart) and return at once; it exits on its own
+        time and :meth:`close` reaps it."""
         comp = self.triggerers[job]
+        assert self.comps is not None
+        self.comps.items.remove(comp)  # gone on purpose: no longer checked for liveness
+        self.lost.append(comp)
+        if graceful:
+            comp.terminate()
+            return comp
         for pid in [comp.pid, *comp.leftovers()]:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         comp.stop(timeout=5)  # reaps it; SIGKILLs anything that was forked meanwhile
-        assert self.comps is not None
-        self.comps.items.remove(comp)  # dead on purpose: no longer checked for liveness
-        self.stop_report[f"{comp.name} (killed)"] = comp.leftovers()
         return comp
 
     def tails(self, lines: int = 40) -> str:
@@ -180,11 +187,14 @@ class DistributedStack:
                 self.comps.stop_all()
                 survivors.update(self.comps.survivors)
                 self.stop_report["airflow"] = self.comps.stop_report()
+            for comp in self.lost:
+                left = comp.stop(timeout=30)
+                if left:
+                    survivors[comp.name] = left
             for name, service in (("postgres", self.pg), ("redis", self.redis)):
                 left = service.stop()
                 if left:
                     survivors[name] = left
-        survivors.update({k: v for k, v in self.stop_report.items() if isinstance(v, list) and v})
         return {"survivors": survivors, "stop": self.stop_report.get("airflow", "")}
 
     @contextlib.contextmanager

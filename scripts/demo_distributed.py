@@ -17,7 +17,8 @@ missing), an api-server, a scheduler, a dag-processor, two Celery workers and tw
 5. stops everything it started, Postgres and Redis included, and checks that nothing is left.
 
 Exits non-zero when anything differs. ``--report FILE`` writes the figures as JSON; ``--keep``
-keeps the throwaway folder (logs of every component under ``logs/``; kept anyway on failure).
+keeps the throwaway folder (logs of every component under ``logs/``; kept anyway on failure);
+``--graceful`` stops the triggerer with SIGTERM instead (a clean shutdown, as in a rolling restart).
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ def _since(moment: datetime, stamp: str | None) -> float | None:
     return round((datetime.fromisoformat(stamp.replace("Z", "+00:00")) - moment).total_seconds(), 1)
 
 
-def run(stack: DistributedStack, clock: GatedClock, report: dict[str, Any]) -> list[str]:
+def run(
+    stack: DistributedStack, clock: GatedClock, report: dict[str, Any], graceful: bool = False
+) -> list[str]:
     """Steps 1-4 of the module docstring; returns the problems found."""
     api, sim, times = stack.api, stack.sim, report["times"]
     assert stack.comps is not None
@@ -141,9 +144,10 @@ def run(stack: DistributedStack, clock: GatedClock, report: dict[str, Any]) -> l
         "SELECT EXTRACT(EPOCH FROM now() - latest_heartbeat) FROM job WHERE id = %s", victim
     )[0]
     killed_at, killed_wall = time.monotonic(), datetime.now(timezone.utc)
-    stack.kill_triggerer(victim)
     clock.release()  # from now on, simulator time = seconds since the kill
-    print(f"SIGKILLed {name[victim]} (running {len(moved)} waits); simulated time starts")
+    stack.kill_triggerer(victim, graceful=graceful)
+    how = "sent SIGTERM to" if graceful else "SIGKILLed"
+    print(f"{how} {name[victim]} (running {len(moved)} waits); simulated time starts")
 
     # -- 3. the move ------------------------------------------------------------------------------
     def moved_to_survivor() -> bool:
@@ -162,6 +166,7 @@ def run(stack: DistributedStack, clock: GatedClock, report: dict[str, Any]) -> l
     polls = [(at, uris) for at, uris in _listed_uris(sim, seen_before) if uris & moved_ids]
     report["move"] = {
         "killed": name[victim],
+        "signal": "SIGTERM" if graceful else "SIGKILL",
         "waits_moved": len(moved),
         "reassigned_after_s": move_s,
         "first_poll_after_s": round(polls[0][0], 1),
@@ -252,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", type=Path, help="write the figures here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway folder (logs)")
+    parser.add_argument("--graceful", action="store_true", help="SIGTERM the triggerer instead of SIGKILL")
     args = parser.parse_args(argv)
 
     def on_term(signum: int, frame: object) -> None:
@@ -272,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         print(f"up: postgres :{stack.pg.port}, redis :{stack.redis.port}, api-server :{stack.api_port}, "
               f"scheduler, dag-processor, {', '.join(stack.WORKERS)}, {', '.join(stack.TRIGGERERS)}")  # fmt: skip
-        report["problems"] += run(stack, clock, report)
+        report["problems"] += run(stack, clock, report, graceful=args.graceful)
     except (Exception, SystemExit) as exc:  # report it; the finally below stops everything first
         report["problems"].append(f"{type(exc).__name__}: {exc}"[:6000])
         if isinstance(exc, SystemExit) and isinstance(exc.code, int) and exc.code > 128:
@@ -296,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     move = report["move"]
-    print(f"\nDemo OK: {move['killed']} was killed with {move['waits_moved']} waits; they moved to the other "
+    how = "stopped (SIGTERM)" if move["signal"] == "SIGTERM" else "killed (SIGKILL)"
+    print(f"\nDemo OK: {move['killed']} was {how} with {move['waits_moved']} waits; they moved to the other "
           f"triggerer in {move['reassigned_after_s']} s and every wait ended as designed, once, on its first try.")  # fmt: skip
     print(
         f"         Stopped everything it started ({report['stop']}, postgres, redis); nothing left running."
