@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 # CeleryExecutor, Postgres, Redis, 2 workers, 2 triggerers on loopback; one triggerer killed mid-wait.
-# Celery and the Postgres driver come from requirements/distributed.txt (pinned, on top of constraints).
+# Celery and the Postgres drivers come from requirements/distributed.txt (pinned, on top of constraints).
 DIST_STAMP := $(VENV)/.distributed-installed
 
 $(DIST_STAMP): $(STAMP) requirements/distributed.txt
