@@ -33,7 +33,7 @@ $(DIST_STAMP): $(STAMP) requirements/distributed.txt
 demo-distributed: $(DIST_STAMP)
 	$(BIN)/python scripts/demo_distributed.py
 
-# The slow test tests/e2e_airflow/test_distributed.py runs demo-distributed: it needs DIST_STAMP too.
+# The slow test tests/e2e/airflow/test_distributed.py runs demo-distributed: it needs DIST_STAMP too.
 test: $(STAMP) $(DIST_STAMP) lint
 	$(BIN)/python -m pytest -q
 

@@ -1,7 +1,7 @@
 """A CeleryExecutor Airflow on loopback: Postgres, Redis, api-server, scheduler, dag-processor, two
 Celery workers and two triggerers, pointed at an in-process One Codex simulator.
 
-The Airflow processes are started and stopped with ``tests/e2e_airflow/_airflow_proc.py`` (the slow
+The Airflow processes are started and stopped with ``tests/e2e/airflow/_airflow_proc.py`` (the slow
 tests' helpers); Postgres and Redis with ``_services.py``. Nothing outside the throwaway ``root``
 folder is written, and every process started here is stopped by :meth:`DistributedStack.close`.
 """

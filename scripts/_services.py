@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e_airflow"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e" / "airflow"))
 from _airflow_proc import Component, free_port, wait_for
 
 APT_PACKAGES = ("postgresql", "redis-server")

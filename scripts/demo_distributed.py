@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e_airflow"))
+sys.path.insert(0, str(ROOT / "tests" / "e2e" / "airflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _airflow_proc import wait_for  # noqa: E402

@@ -18,7 +18,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "demo_distributed.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "demo_distributed.py"
 EXPECTED_STATES = {
     "a1a1000000001280": "success",
     "a1a1000000000562": "success",
