@@ -1,0 +1,459 @@
+"""Watching One Codex for news: the pure half of the event triggers behind Airflow ``AssetWatcher``s.
+
+A watch lists one route (``/api/v1/samples``, ``/api/v1/<analyses route>`` or
+``/api/v1/events``) once per poll and decides which records are *news* for one watcher. Nothing
+here does I/O or imports Airflow; :mod:`airflow_provider_onecodex.triggers.events` runs it.
+
+**The high-water mark** (:class:`Mark`) of a sample or analysis watch is ``since``, a UTC
+timestamp before which every record is settled, plus ``seen``, the ids created at or after
+``since`` that are settled already (fired, or finished without matching). A poll lists
+``created_at >= since`` in ascending ``created_at`` order (:func:`listing_query`), so:
+
+- records sharing a timestamp are never dropped: ``>=`` re-lists the tie and ``seen`` skips the
+  ones already handled;
+- ids carry no order (they are random hex); only ``created_at`` and ``seen`` matter;
+- a record still on its way (a sample ``importing``, an analysis not ``complete``) pins ``since``
+  at its ``created_at`` until it settles, so it fires when it gets there, however long after it
+  was first listed (up to ``max_wait`` seconds, then it is given up with a note);
+- a burst (500 new samples in one interval) is paged through in one listing; a listing cut at
+  ``max_records`` advances the mark only to its last record and the next poll goes on from there.
+
+**Events** (``/api/v1/events``) have no ``created_at`` and cannot be filtered or sorted by time
+(API reference §8.11), so their mark is the set of event ids already seen (``since`` unused): a
+poll lists every retained event (One Codex keeps them up to 30 days) and fires the unseen ones;
+ids that left the listing are forgotten. The first poll of a new watch only records what exists
+("start at now").
+
+Payloads (:func:`sample_payload`, :func:`analysis_payload`, :func:`event_payload`) are small JSON
+objects of ids, status and timestamps; never whole records (``results_uri`` and other pre-signed
+links stay out), never secrets.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_onecodex.api.errors import MalformedRecordError
+from airflow_provider_onecodex.api.ids import id_from_uri, record_id
+from airflow_provider_onecodex.api.records import parse_timestamp
+from airflow_provider_onecodex.api.resources import ANALYSIS_RESOURCES
+from airflow_provider_onecodex.api.status import (
+    SAMPLE_FAILED_STATUSES,
+    SAMPLE_PENDING_STATUSES,
+    SAMPLE_READY_STATUS,
+    AnalysisState,
+    completion_of,
+)
+
+#: records per poll before the listing is cut (the next poll continues from the last one)
+MAX_RECORDS_PER_POLL = 10_000
+#: seconds a record may stay on its way (sample importing, analysis running) before it is given up
+DEFAULT_MAX_WAIT = 7 * 24 * 3600.0
+#: longest pause between polls after errors in a row, seconds
+MAX_ERROR_DELAY = 900.0
+SAMPLE_STATUSES = SAMPLE_PENDING_STATUSES | SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS}
+OUTCOMES = ("any", "success", "failure")
+EVENT_STATUSES = frozenset({"success", "failed", "retryable", "pending"})
+EVENT_TYPES = frozenset({"sample.uploaded", "analysis.succeeded", "analysis.failed", "*"})
+_ERROR_MSG_CHARS = 500
+#: ``Mark.since`` of an event watch once it has listed events (events have no time to mark)
+EVENT_MARK = "listed"
+
+
+class Verdict(enum.Enum):
+    """What one listed record means for a watcher."""
+
+    FIRE = "fire"  # news: emit an event, then settled
+    SETTLE = "settle"  # finished, but not news for this watcher
+    WAIT = "wait"  # still on its way: keep looking at it
+
+
+# -- the mark ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A watcher's high-water mark; JSON-native through :meth:`to_json` / :meth:`from_json`.
+
+    :ivar since: RFC 3339 UTC timestamp; ``None`` for an event watch that has not polled yet.
+    :ivar seen: ids at or after ``since`` already settled (event watches: every seen event id).
+    """
+
+    since: str | None
+    seen: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"since": self.since, "seen": sorted(self.seen)}
+
+    @classmethod
+    def from_json(cls, value: object) -> Mark:
+        """A mark from :meth:`to_json`'s output.
+
+        :raises ValueError: not such an object (a corrupt stored mark is never guessed at).
+        """
+        if not isinstance(value, Mapping) or set(value) != {"since", "seen"}:
+            raise ValueError(f"not a One Codex watch mark: {value!r}")
+        since, seen = value["since"], value["seen"]
+        if since is not None and since != EVENT_MARK:
+            since = format_timestamp(_timestamp(since, "since"))
+        if not isinstance(seen, list) or not all(isinstance(i, str) for i in seen):
+            raise ValueError(f"mark 'seen' must be a list of ids, got {seen!r}")
+        return cls(since, tuple(seen))
+
+    @property
+    def since_time(self) -> datetime | None:
+        if self.since is None or self.since == EVENT_MARK:
+            return None
+        return _timestamp(self.since, "since")
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``moment`` as the RFC 3339 UTC string sent in ``where`` (microseconds, ``+00:00``)."""
+    stamp = parse_timestamp(moment)
+    assert stamp is not None
+    return stamp.isoformat(timespec="microseconds")
+
+
+def _timestamp(value: object, name: str) -> datetime:
+    try:
+        stamp = parse_timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an RFC 3339 timestamp with an offset, got {value!r}") from exc
+    if stamp is None:
+        raise ValueError(f"{name} must be an RFC 3339 timestamp with an offset, got {value!r}")
+    return stamp
+
+
+def validate_start_from(value: object) -> str | None:
+    """``start_from`` (``None``, an RFC 3339 string or an aware ``datetime``) as a UTC string.
+
+    :raises ValueError: a string that is not a timestamp, or a naive ``datetime``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError(f"start_from must be timezone-aware, got {value!r}")
+    if not isinstance(value, (str, datetime)):
+        raise TypeError(f"start_from must be an RFC 3339 string or a datetime, got {value!r}")
+    return format_timestamp(_timestamp(value, "start_from"))
+
+
+def first_mark(start_from: str | None, now: datetime) -> Mark:
+    """The mark of a watch that has none stored: ``start_from``, else ``now`` ("start at now")."""
+    return Mark(start_from or format_timestamp(now))
+
+
+def listing_query(since: str) -> tuple[dict[str, Any], dict[str, bool]]:
+    """``(where, sort)`` of one poll: ``created_at >= since``, oldest first (``false`` = ascending)."""
+    return {"created_at": {"$gte": since}}, {"created_at": False}
+
+
+# -- records as the watch keeps them ---------------------------------------------------------------
+
+
+def _ref_id(value: object) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("$ref") or value.get("$uri")
+    if isinstance(value, str):
+        return id_from_uri(value) or value
+    return None
+
+
+def slim_record(resource: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a watch decides and filters on, references as bare ids; nothing else.
+
+    Samples: ``id, created_at, updated_at, status, error_msg, filename, size, project, tags,
+    owner, visibility, primary_classification``. Analyses: ``id, created_at, updated_at,
+    complete, success, error_msg, sample, job`` and ``analysis_type``/``tax_id`` when the route
+    sends them. Pre-signed links (``results_uri``...) are never kept.
+    """
+    out: dict[str, Any] = {"id": record_id(dict(record)), "created_at": record.get("created_at")}
+    out["updated_at"] = record.get("updated_at")
+    error_msg = record.get("error_msg")
+    out["error_msg"] = error_msg[:_ERROR_MSG_CHARS] if isinstance(error_msg, str) else error_msg
+    if resource == "samples":
+        for name in ("status", "filename", "size", "visibility"):
+            out[name] = record.get(name)
+        for name in ("project", "owner", "primary_classification"):
+            out[name] = _ref_id(record.get(name))
+        tags = record.get("tags")
+        out["tags"] = [t for t in map(_ref_id, tags) if t] if isinstance(tags, list) else []
+        return out
+    for name in ("complete", "success"):
+        if name in record:
+            out[name] = record[name]
+    out["sample"], out["job"] = _ref_id(record.get("sample")), _ref_id(record.get("job"))
+    for name in ("analysis_type", "tax_id"):
+        if name in record:
+            out[name] = record[name]
+    return out
+
+
+# -- what is news ----------------------------------------------------------------------------------
+
+
+def validate_sample_status(value: object) -> str:
+    """The sample ``status`` a new-sample watch fires on (one of the API's statuses)."""
+    if not isinstance(value, str) or value not in SAMPLE_STATUSES:
+        raise ValueError(f"status must be one of {sorted(SAMPLE_STATUSES)}, got {value!r}")
+    return value
+
+
+def validate_outcome(value: object) -> str:
+    if value not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {list(OUTCOMES)}, got {value!r}")
+    return str(value)
+
+
+def sample_rule(status: str) -> Callable[[Mapping[str, Any]], Verdict]:
+    """Fire when a sample's ``status`` is ``status``; settle it once it is final otherwise.
+
+    ``available``, ``failed_validation`` and ``deleted`` are final; the others are on their way.
+    """
+    final = SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS}
+
+    def rule(record: Mapping[str, Any]) -> Verdict:
+        current = record.get("status")
+        if current not in SAMPLE_STATUSES:
+            raise MalformedRecordError(f"sample {record.get('id')}: unknown status {current!r}")
+        if current == status:
+            return Verdict.FIRE
+        return Verdict.SETTLE if current in final else Verdict.WAIT
+
+    return rule
+
+
+def analysis_rule(outcome: str) -> Callable[[Mapping[str, Any]], Verdict]:
+    """Fire when an analysis completes with ``outcome`` (``any``, ``success``, ``failure``),
+    by the one completion rule (:func:`~airflow_provider_onecodex.api.status.completion_of`)."""
+
+    def rule(record: Mapping[str, Any]) -> Verdict:
+        state = completion_of(record, record.get("id")).state
+        if state is AnalysisState.PENDING:
+            return Verdict.WAIT
+        wanted = {"any": True, "success": state is AnalysisState.SUCCEEDED}.get(
+            outcome, state is AnalysisState.FAILED
+        )
+        return Verdict.FIRE if wanted else Verdict.SETTLE
+
+    return rule
+
+
+def sample_payload(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The asset event ``extra`` of a new sample."""
+    return {
+        "kind": "sample",
+        "sample_id": record.get("id"),
+        "status": record.get("status"),
+        "filename": record.get("filename"),
+        "project_id": record.get("project"),
+        "created_at": record.get("created_at"),
+        "updated_at": record.get("updated_at"),
+    }
+
+
+def analysis_payload(resource: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The asset event ``extra`` of a completed analysis: ``outcome`` is ``success``/``failure``."""
+    completion = completion_of(record, record.get("id"))
+    out = {
+        "kind": "analysis",
+        "resource": resource,
+        "analysis_id": record.get("id"),
+        "sample_id": record.get("sample"),
+        "job_id": record.get("job"),
+        "outcome": "success" if completion.state is AnalysisState.SUCCEEDED else "failure",
+        "error_msg": completion.error_msg,
+        "created_at": record.get("created_at"),
+        "updated_at": record.get("updated_at"),
+    }
+    for name in ("analysis_type", "tax_id"):
+        if name in record:
+            out[name] = record[name]
+    return out
+
+
+@dataclass
+class Step:
+    """One poll's outcome for one watcher: events to fire, the next mark, notes to log."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    mark: Mark = field(default_factory=lambda: Mark(None))
+    notes: list[str] = field(default_factory=list)
+
+
+def step(
+    mark: Mark,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    rule: Callable[[Mapping[str, Any]], Verdict],
+    payload: Callable[[Mapping[str, Any]], dict[str, Any]],
+    match: Callable[[Mapping[str, Any]], bool] = lambda r: True,
+    now: datetime,
+    truncated: bool = False,
+    max_wait: float = DEFAULT_MAX_WAIT,
+) -> Step:
+    """Advance a sample or analysis watch over one listing of ``created_at >= mark.since``.
+
+    :param records: slim records (:func:`slim_record`) of the listing, any order.
+    :param rule: :func:`sample_rule` or :func:`analysis_rule`.
+    :param match: the watcher's own filter (:func:`~airflow_provider_onecodex.api.matching.compile_where`),
+        applied to records that fire.
+    :param now: the current time, to give up on records waiting longer than ``max_wait`` seconds.
+    :param truncated: the listing stopped at its record cap (more may follow the last one).
+    :returns: events in ``created_at`` order and the next mark.
+    """
+    since = mark.since_time
+    if since is None:
+        raise ValueError("a sample or analysis watch needs a mark with 'since'")
+    seen = set(mark.seen)
+    out = Step()
+    listed: list[tuple[datetime, str, Mapping[str, Any]]] = []
+    for record in records:
+        ident = record.get("id")
+        try:
+            created = _timestamp(record.get("created_at"), "created_at")
+        except ValueError:
+            out.notes.append(
+                f"record {ident} skipped: created_at {record.get('created_at')!r} is not a timestamp"
+            )
+            continue
+        if isinstance(ident, str) and created >= since:
+            listed.append((created, ident, record))
+    listed.sort(key=lambda item: (item[0], item[1]))
+
+    settled: dict[str, datetime] = {}
+    waiting: list[tuple[datetime, str]] = []
+    for created, ident, record in listed:
+        if ident in seen:
+            settled[ident] = created
+            continue
+        try:
+            verdict = rule(record)
+        except MalformedRecordError as exc:
+            out.notes.append(f"record {ident} skipped: {exc}")
+            verdict = Verdict.SETTLE
+        if verdict is Verdict.WAIT:
+            if (now - created).total_seconds() <= max_wait:
+                waiting.append((created, ident))
+                continue
+            out.notes.append(f"record {ident} gave up: still not final {max_wait:g} s after it was created")
+            verdict = Verdict.SETTLE
+        settled[ident] = created
+        if verdict is Verdict.FIRE and match(record):
+            out.events.append(payload(record))
+
+    if waiting:
+        new_since = waiting[0][0]
+    elif listed:
+        new_since = listed[-1][0]
+    else:
+        new_since = since
+    if truncated and listed:
+        new_since = min(new_since, listed[-1][0])
+        if new_since == since and waiting:
+            # a full listing that cannot move the mark would repeat forever: give up the waiters
+            out.notes.append(
+                f"{len(waiting)} records still on their way pin the mark under a listing cut at "
+                f"{len(listed)} records; giving them up"
+            )
+            settled.update({ident: created for created, ident in waiting})
+            new_since = listed[-1][0]
+    new_seen = {ident for ident, created in settled.items() if created >= new_since}
+    if truncated:  # records past the cut were not listed: keep what was known about them
+        listed_ids = {ident for _, ident, _ in listed}
+        new_seen |= {ident for ident in seen if ident not in listed_ids}
+    out.mark = Mark(format_timestamp(new_since), tuple(sorted(new_seen)))
+    return out
+
+
+# -- /api/v1/events --------------------------------------------------------------------------------
+
+
+def validate_event_types(value: object) -> list[str]:
+    """A non-empty list of event types (``sample.uploaded``, ``analysis.succeeded``,
+    ``analysis.failed``; ``*`` for every type, present and future)."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"event_types must be a non-empty list such as ['sample.uploaded'], got {value!r}")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"event_types must hold non-empty strings, got {item!r}")
+    return list(value)
+
+
+def _payload_object(value: object) -> dict[str, Any]:
+    # the OpenAPI file says object, the hyper-schema says string: accept both
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def event_type_of(event: Mapping[str, Any]) -> str | None:
+    """The event type in an event's ``payload`` (``event_type``, else ``type``/``event``)."""
+    body = _payload_object(event.get("payload"))
+    for key in ("event_type", "type", "event"):
+        if isinstance(body.get(key), str):
+            return str(body[key])
+    return None
+
+
+def event_payload(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The asset event ``extra`` of one ``/api/v1/events`` record: ids only, never the raw payload."""
+    body = _payload_object(event.get("payload"))
+    out: dict[str, Any] = {
+        "kind": "event",
+        "event_id": record_id(dict(event)),
+        "event_type": event_type_of(event),
+        "status": event.get("status"),
+    }
+    for name in ("sample", "analysis"):
+        ident = _ref_id(body.get(name)) or _ref_id(body.get(f"{name}_id"))
+        if ident:
+            out[f"{name}_id"] = ident
+    for name in ("created_at", "api_version"):
+        if isinstance(body.get(name), str):
+            out[name] = body[name]
+    return out
+
+
+def event_step(mark: Mark, events: Iterable[Mapping[str, Any]], event_types: list[str]) -> Step:
+    """Advance an event watch over one full listing of ``/api/v1/events``.
+
+    The first listing (``mark.since is None``) only records what exists. Later ones fire every
+    event not seen before whose type is in ``event_types`` (``*`` matches all).
+    """
+    wanted = set(event_types)
+    out = Step()
+    listed = [e for e in events if record_id(dict(e))]
+    if mark.since is not None:
+        seen = set(mark.seen)
+        for event in listed:
+            if record_id(dict(event)) in seen:
+                continue
+            kind = event_type_of(event)
+            if "*" in wanted or kind in wanted:
+                out.events.append(event_payload(event))
+    out.mark = Mark(EVENT_MARK, tuple(sorted({str(record_id(dict(e))) for e in listed})))
+    return out
+
+
+def error_delay(poll_interval: float, failures_in_a_row: int, retry_after: float | None) -> float:
+    """Seconds to wait before the next poll after ``failures_in_a_row`` failed polls (>= 1):
+    the interval doubled per failure (at most x8, and :data:`MAX_ERROR_DELAY`), never less than
+    the server's ``Retry-After``."""
+    backoff = min(poll_interval * 2 ** min(failures_in_a_row - 1, 3), max(MAX_ERROR_DELAY, poll_interval))
+    return max(backoff, float(retry_after or 0.0))
+
+
+def analysis_resource(value: object) -> str:
+    """An analyses route (``analyses``, ``alignments``, ``classifications``...)."""
+    if not isinstance(value, str) or value not in ANALYSIS_RESOURCES:
+        raise ValueError(f"resource must be one of {sorted(ANALYSIS_RESOURCES)}, got {value!r}")
+    return value
