@@ -18,13 +18,9 @@ timestamp before which every record is settled, plus ``seen``, the ids created a
 - a burst (500 new samples in one interval) is paged through in one listing; a listing cut at
   ``max_records`` advances the mark only to its last record and the next poll goes on from there.
 
-**Events** (``/api/v1/events``) have no ``created_at`` and cannot be filtered or sorted by time
-(API reference §8.11), so their mark is the set of event ids already seen (``since`` unused): a
-poll lists every retained event (One Codex keeps them up to 30 days) and fires the unseen ones;
-ids that left the listing are forgotten. The first poll of a new watch only records what exists
-("start at now").
+Event watches (``/api/v1/events``, no time to mark) are in :mod:`.events`.
 
-Payloads (:func:`sample_payload`, :func:`analysis_payload`, :func:`event_payload`) are small JSON
+Payloads (:func:`sample_payload`, :func:`analysis_payload`) are small JSON
 objects of ids, status and timestamps; never whole records (``results_uri`` and other pre-signed
 links stay out), never secrets.
 """
@@ -32,7 +28,6 @@ links stay out), never secrets.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +35,7 @@ from typing import Any
 
 from airflow_provider_onecodex.api.errors import MalformedRecordError
 from airflow_provider_onecodex.api.ids import id_from_uri, record_id
+from airflow_provider_onecodex.api.ops import Listing, Op
 from airflow_provider_onecodex.api.records import parse_timestamp
 from airflow_provider_onecodex.api.resources import ANALYSIS_RESOURCES
 from airflow_provider_onecodex.api.status import (
@@ -58,8 +54,6 @@ DEFAULT_MAX_WAIT = 7 * 24 * 3600.0
 MAX_ERROR_DELAY = 900.0
 SAMPLE_STATUSES = SAMPLE_PENDING_STATUSES | SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS}
 OUTCOMES = ("any", "success", "failure")
-EVENT_STATUSES = frozenset({"success", "failed", "retryable", "pending"})
-EVENT_TYPES = frozenset({"sample.uploaded", "analysis.succeeded", "analysis.failed", "*"})
 _ERROR_MSG_CHARS = 500
 #: ``Mark.since`` of an event watch once it has listed events (events have no time to mark)
 EVENT_MARK = "listed"
@@ -156,7 +150,7 @@ def listing_query(since: str) -> tuple[dict[str, Any], dict[str, bool]]:
 # -- records as the watch keeps them ---------------------------------------------------------------
 
 
-def _ref_id(value: object) -> str | None:
+def ref_id(value: object) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("$ref") or value.get("$uri")
     if isinstance(value, str):
@@ -180,14 +174,14 @@ def slim_record(resource: str, record: Mapping[str, Any]) -> dict[str, Any]:
         for name in ("status", "filename", "size", "visibility"):
             out[name] = record.get(name)
         for name in ("project", "owner", "primary_classification"):
-            out[name] = _ref_id(record.get(name))
+            out[name] = ref_id(record.get(name))
         tags = record.get("tags")
-        out["tags"] = [t for t in map(_ref_id, tags) if t] if isinstance(tags, list) else []
+        out["tags"] = [t for t in map(ref_id, tags) if t] if isinstance(tags, list) else []
         return out
     for name in ("complete", "success"):
         if name in record:
             out[name] = record[name]
-    out["sample"], out["job"] = _ref_id(record.get("sample")), _ref_id(record.get("job"))
+    out["sample"], out["job"] = ref_id(record.get("sample")), ref_id(record.get("job"))
     for name in ("analysis_type", "tax_id"):
         if name in record:
             out[name] = record[name]
@@ -371,84 +365,25 @@ def step(
     return out
 
 
-# -- /api/v1/events --------------------------------------------------------------------------------
+def poll_records(
+    resource: str, since: str, max_records: int = MAX_RECORDS_PER_POLL
+) -> Op[tuple[list[dict[str, Any]], bool]]:
+    """The operation of one sample or analysis poll: ``GET /api/v1/<resource>`` with
+    ``created_at >= since``, oldest first, every page up to ``max_records``.
 
-
-def validate_event_types(value: object) -> list[str]:
-    """A non-empty list of event types (``sample.uploaded``, ``analysis.succeeded``,
-    ``analysis.failed``; ``*`` for every type, present and future)."""
-    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"event_types must be a non-empty list such as ['sample.uploaded'], got {value!r}")
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"event_types must hold non-empty strings, got {item!r}")
-    return list(value)
-
-
-def _payload_object(value: object) -> dict[str, Any]:
-    # the OpenAPI file says object, the hyper-schema says string: accept both
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def event_type_of(event: Mapping[str, Any]) -> str | None:
-    """The event type in an event's ``payload`` (``event_type``, else ``type``/``event``)."""
-    body = _payload_object(event.get("payload"))
-    for key in ("event_type", "type", "event"):
-        if isinstance(body.get(key), str):
-            return str(body[key])
-    return None
-
-
-def event_payload(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The asset event ``extra`` of one ``/api/v1/events`` record: ids only, never the raw payload."""
-    body = _payload_object(event.get("payload"))
-    out: dict[str, Any] = {
-        "kind": "event",
-        "event_id": record_id(dict(event)),
-        "event_type": event_type_of(event),
-        "status": event.get("status"),
-    }
-    for name in ("sample", "analysis"):
-        ident = _ref_id(body.get(name)) or _ref_id(body.get(f"{name}_id"))
-        if ident:
-            out[f"{name}_id"] = ident
-    for name in ("created_at", "api_version"):
-        if isinstance(body.get(name), str):
-            out[name] = body[name]
-    return out
-
-
-def event_step(mark: Mark, events: Iterable[Mapping[str, Any]], event_types: list[str]) -> Step:
-    """Advance an event watch over one full listing of ``/api/v1/events``.
-
-    The first listing (``mark.since is None``) only records what exists. Later ones fire every
-    event not seen before whose type is in ``event_types`` (``*`` matches all).
+    :returns: ``(slim records, truncated)``; ``truncated`` when more than ``max_records`` matched.
     """
-    wanted = set(event_types)
-    out = Step()
-    listed = [e for e in events if record_id(dict(e))]
-    if mark.since is not None:
-        seen = set(mark.seen)
-        for event in listed:
-            if record_id(dict(event)) in seen:
-                continue
-            kind = event_type_of(event)
-            if "*" in wanted or kind in wanted:
-                out.events.append(event_payload(event))
-    out.mark = Mark(EVENT_MARK, tuple(sorted({str(record_id(dict(e))) for e in listed})))
-    return out
+    where, sort = listing_query(since)
+    records = yield Listing(resource, where=where, sort=sort, max_records=max_records + 1)
+    return [slim_record(resource, r) for r in records[:max_records]], len(records) > max_records
 
 
 def error_delay(poll_interval: float, failures_in_a_row: int, retry_after: float | None) -> float:
     """Seconds to wait before the next poll after ``failures_in_a_row`` failed polls (>= 1):
     the interval doubled per failure (at most x8, and :data:`MAX_ERROR_DELAY`), never less than
     the server's ``Retry-After``."""
-    backoff = min(poll_interval * 2 ** min(failures_in_a_row - 1, 3), max(MAX_ERROR_DELAY, poll_interval))
+    factor = 2.0 ** min(failures_in_a_row - 1, 3)
+    backoff = min(poll_interval * factor, max(MAX_ERROR_DELAY, poll_interval))
     return max(backoff, float(retry_after or 0.0))
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from airflow_provider_onecodex.api import events as ev
 from airflow_provider_onecodex.api import watching as w
 from airflow_provider_onecodex.api.matching import compile_where
 
@@ -188,15 +189,18 @@ def event(ident: str, kind: str, status: str = "success") -> dict:
 
 
 def test_events_first_listing_starts_at_now_then_fires_unseen_matching_types():
-    old = [event(hexid(1), "sample.uploaded")]
-    first = w.event_step(w.Mark(None), old, ["sample.uploaded"])
+    old = [ev.event_payload(event(hexid(1), "sample.uploaded"))]
+    first = ev.event_step(w.Mark(None), old, ["sample.uploaded"])
     assert first.events == []
-    listing = [*old, event(hexid(2), "analysis.failed"), event(hexid(3), "sample.uploaded")]
-    second = w.event_step(first.mark, listing, ["sample.uploaded"])
+    listing = [
+        *old,
+        *map(ev.event_payload, [event(hexid(2), "analysis.failed"), event(hexid(3), "sample.uploaded")]),
+    ]
+    second = ev.event_step(first.mark, listing, ["sample.uploaded"])
     assert [e["event_id"] for e in second.events] == [hexid(3)]
     assert set(second.mark.seen) == {hexid(1), hexid(2), hexid(3)}
     # events that aged out of the listing are forgotten
-    third = w.event_step(second.mark, [event(hexid(3), "sample.uploaded")], ["*"])
+    third = ev.event_step(second.mark, [ev.event_payload(event(hexid(3), "sample.uploaded"))], ["*"])
     assert third.events == [] and third.mark.seen == (hexid(3),)
     assert w.Mark.from_json(third.mark.to_json()) == third.mark
 
@@ -205,7 +209,7 @@ def test_event_payload_string_form_and_ids_only():
     e = {"$uri": f"/api/v1/events/{hexid(9)}", "status": "retryable",
          "payload": '{"event_type": "sample.uploaded", "sample": {"$ref": "/api/v1/samples/0123456789abcdef"},'
                     ' "download_uri": "https://x/?sig=1"}'}  # fmt: skip
-    assert w.event_payload(e) == {
+    assert ev.event_payload(e) == {
         "kind": "event",
         "event_id": hexid(9),
         "event_type": "sample.uploaded",
