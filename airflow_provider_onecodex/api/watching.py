@@ -99,6 +99,10 @@ class Mark:
             raise ValueError(f"mark 'seen' must be a list of ids, got {seen!r}")
         return cls(since, tuple(seen))
 
+    def with_seen(self, ids: Iterable[str]) -> Mark:
+        """This mark with ``ids`` settled too (events handed over before a poll finished)."""
+        return Mark(self.since, tuple(sorted(set(self.seen) | set(ids))))
+
     @property
     def since_time(self) -> datetime | None:
         if self.since is None or self.since == EVENT_MARK:
@@ -121,6 +125,11 @@ def _timestamp(value: object, name: str) -> datetime:
     if stamp is None:
         raise ValueError(f"{name} must be an RFC 3339 timestamp with an offset, got {value!r}")
     return stamp
+
+
+def as_time(value: str) -> datetime:
+    """A mark's ``since`` string as an aware UTC datetime (``ValueError`` if it is not one)."""
+    return _timestamp(value, "since")
 
 
 def validate_start_from(value: object) -> str | None:
@@ -236,6 +245,14 @@ def analysis_rule(outcome: str) -> Callable[[Mapping[str, Any]], Verdict]:
         return Verdict.FIRE if wanted else Verdict.SETTLE
 
     return rule
+
+
+def payload_id(payload: Mapping[str, Any]) -> str:
+    """The id an event payload is about (``sample_id``, ``analysis_id`` or ``event_id``)."""
+    for name in ("sample_id", "analysis_id", "event_id"):
+        if isinstance(payload.get(name), str) and payload.get("kind") == name.removesuffix("_id"):
+            return str(payload[name])
+    raise ValueError(f"not a watch payload: {payload!r}")
 
 
 def sample_payload(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,397 @@
+"""Event triggers for Airflow ``AssetWatcher``s: start DAG runs when One Codex has news.
+
+- :class:`OneCodexNewSampleTrigger`: one event per sample that newly reaches a ``status``.
+- :class:`OneCodexAnalysisCompletedTrigger`: one event per analysis that completes (by outcome).
+- :class:`OneCodexWebhookEventsTrigger`: one event per new ``/api/v1/events`` record of the
+  wanted types (accounts with webhooks).
+
+Usage::
+
+    from airflow.sdk import Asset, AssetWatcher
+    trigger = OneCodexNewSampleTrigger(onecodex_conn_id="onecodex_default", poll_interval=60)
+    new_samples = Asset("onecodex_new_samples", watchers=[AssetWatcher(name="s", trigger=trigger)])
+
+The event payload (the asset event's ``extra["payload"]``) is small JSON: ids, status and
+timestamps (:mod:`airflow_provider_onecodex.api.watching`), never records or secrets.
+
+**Guarantees.** Each trigger keeps a high-water mark; on Airflow 3.3 it is stored in the watched
+asset's ``asset_state_store`` after the events of each poll are handed to the triggerer, and read
+when the trigger starts, so a triggerer restart resumes where it stopped: records that appeared
+while it was down fire after the restart, none twice. The first start begins at "now" unless
+``start_from`` says otherwise. (A crash between handing events over and storing the mark, a few
+milliseconds, repeats those events once after the restart: at least once, never missed.) Watchers
+of one connection, route and ``poll_interval`` share one listing per interval in a triggerer
+(``shared_stream_key``); each applies its own ``where`` in ``filter_shared_stream``.
+429/5xx/timeouts are retried by the client, then the poll backs off (interval doubled per failed
+poll, at most x8 or 15 min, never under ``Retry-After``) and goes on. 401/403 and other
+permanent errors log an error naming the connection and stop the watcher; an instance restarted
+within 5 minutes of that waits out the rest before asking again (no hot loop).
+
+**Airflow 3.2** has neither shared streams nor an asset state store: each trigger polls on its
+own (``run``) and keeps its mark in memory, so a triggerer restart starts again at "now".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Hashable
+from contextlib import aclosing, suppress
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+from airflow_provider_onecodex.api import events as event_watch
+from airflow_provider_onecodex.api import watching
+from airflow_provider_onecodex.api.errors import OneCodexAPIError, is_transient
+from airflow_provider_onecodex.api.matching import compile_where
+from airflow_provider_onecodex.api.resources import validate_where
+from airflow_provider_onecodex.api.watching import Mark
+
+log = logging.getLogger(__name__)
+
+#: seconds a restarted watcher waits after its connection was refused (401/403...) in this process
+AUTH_COOLDOWN = 300.0
+#: key -> subscriber -> that subscriber's ``since``: the shared poll lists from the oldest one
+_DEMAND: dict[Hashable, dict[int, str | None]] = {}
+#: connection id -> monotonic time of its last permanent failure
+_REFUSED: dict[str, float] = {}
+
+
+def _check_interval(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"poll_interval must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+class _OneCodexWatchTrigger(BaseEventTrigger):
+    """The poll loop, mark keeping and stream sharing of the One Codex event triggers.
+
+    Subclasses set :attr:`kind` and implement :meth:`resource`, :meth:`_kwargs` and
+    :meth:`_advance` (one poll's records -> events and next mark).
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, onecodex_conn_id: str, poll_interval: float = 60.0) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        if not isinstance(onecodex_conn_id, str) or not onecodex_conn_id.strip():
+            raise ValueError(f"onecodex_conn_id must be a non-empty string, got {onecodex_conn_id!r}")
+        self.onecodex_conn_id = onecodex_conn_id
+        self.poll_interval = _check_interval(poll_interval)
+        self._mark: Mark | None = None
+        self._demand_key: Hashable | None = None
+
+    # -- what subclasses define --
+
+    def resource(self) -> str:
+        raise NotImplementedError
+
+    def _kwargs(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _first_mark(self) -> Mark:
+        raise NotImplementedError
+
+    def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
+        raise NotImplementedError
+
+    # -- Airflow's interface --
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        kwargs = {"onecodex_conn_id": self.onecodex_conn_id, "poll_interval": self.poll_interval}
+        return f"{type(self).__module__}.{type(self).__qualname__}", {**kwargs, **self._kwargs()}
+
+    def shared_stream_key(self) -> Hashable | None:
+        """Watchers of one connection, route and interval share one listing (Airflow 3.3)."""
+        return ("onecodex-watch", self.onecodex_conn_id, self.resource(), self.poll_interval)
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        """One poll loop for the group (Airflow 3.3): yields one listing per interval."""
+        trigger = cls(**kwargs)
+        key = trigger.shared_stream_key()
+        async for batch in _poll(trigger.onecodex_conn_id, trigger.resource(), trigger.poll_interval, key):
+            yield batch
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        """This watcher's events from the group's listings, with its own mark and filter."""
+        key = self._demand_key if self._demand_key is not None else self.shared_stream_key()
+        mark = await self._load_mark()
+        subscribers = _DEMAND.setdefault(key, {})
+        subscribers[id(self)] = _floor_of(mark)
+        try:
+            async for batch in shared_stream:
+                floor = batch.get("floor")
+                since = mark.since_time
+                if floor is not None and since is not None and watching.as_time(floor) > since:
+                    continue  # listed before this watcher joined: the next poll starts at its mark
+                result = self._advance(mark, batch)
+                for note in result.notes:
+                    log.warning("One Codex watch %s: %s", self.describe(), note)
+                handed: list[str] = []
+                try:
+                    for payload in result.events:
+                        handed.append(watching.payload_id(payload))
+                        yield TriggerEvent(payload)
+                        handed.pop()  # the consumer came back for more: it has this one
+                        mark = mark.with_seen([watching.payload_id(payload)])
+                finally:
+                    if handed:  # closed at a yield: the event went out, keep it settled
+                        await self._save_mark(mark.with_seen(handed))
+                if result.mark != mark:
+                    mark = result.mark
+                    await self._save_mark(mark)
+                subscribers[id(self)] = _floor_of(mark)
+        finally:
+            subscribers.pop(id(self), None)
+            if not subscribers:
+                _DEMAND.pop(key, None)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Standalone loop (Airflow 3.2, or no shared stream): this watcher polls on its own."""
+        self._demand_key = ("onecodex-watch-alone", id(self))
+        stream = _poll(self.onecodex_conn_id, self.resource(), self.poll_interval, self._demand_key)
+        async with aclosing(stream), aclosing(self.filter_shared_stream(stream)) as events:
+            async for event in events:
+                yield event
+
+    def describe(self) -> str:
+        return f"{type(self).__name__}({self.onecodex_conn_id!r}, {self.resource()!r})"
+
+    # -- the mark --
+
+    def state_key(self) -> str:
+        """The asset state store key of this watcher's mark: changes with what it watches (not
+        with ``poll_interval`` or ``start_from``)."""
+        _, kwargs = self.serialize()
+        what = {k: v for k, v in kwargs.items() if k not in ("poll_interval", "start_from")}
+        digest = hashlib.sha256(json.dumps([type(self).__name__, what], sort_keys=True).encode()).hexdigest()
+        return f"onecodex_watch_{digest[:16]}"
+
+    def _store(self) -> Any:
+        return getattr(self, "asset_state_store", None)  # None on Airflow 3.2 and outside a triggerer
+
+    async def _load_mark(self) -> Mark:
+        if self._mark is not None:
+            return self._mark
+        stored = None
+        if (store := self._store()) is not None:
+            try:
+                stored = await store.aget(self.state_key())
+            except ValueError as exc:  # one trigger watching several assets: no single store
+                log.warning("One Codex watch %s keeps its mark in memory: %s", self.describe(), exc)
+        if stored is not None:
+            try:
+                self._mark = Mark.from_json(stored)
+            except ValueError as exc:
+                log.warning(
+                    "One Codex watch %s: stored mark unreadable (%s); starting now", self.describe(), exc
+                )
+        if self._mark is None:
+            self._mark = self._first_mark()
+            await self._save_mark(self._mark)
+        log.info("One Codex watch %s starts at %s", self.describe(), self._mark.since)
+        return self._mark
+
+    async def _save_mark(self, mark: Mark) -> None:
+        self._mark = mark
+        if (store := self._store()) is not None:
+            with suppress(ValueError):  # several assets: warned about when loading
+                await store.aset(self.state_key(), mark.to_json())
+
+
+async def _poll(
+    conn_id: str, resource: str, poll_interval: float, key: Hashable
+) -> AsyncIterator[dict[str, Any]]:
+    """List ``resource`` once per ``poll_interval`` seconds from the oldest mark of the
+    subscribers of ``key``; yield ``{"floor", "records", "truncated"}`` (records slim)."""
+    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
+
+    refused_at = _REFUSED.get(conn_id)
+    if refused_at is not None and (wait := refused_at + AUTH_COOLDOWN - time.monotonic()) > 0:
+        log.error("One Codex connection %r was refused %.0f s ago; waiting %.0f s before trying again",
+                  conn_id, AUTH_COOLDOWN - wait, wait)  # fmt: skip
+        await asyncio.sleep(wait)
+    hook = OneCodexAsyncHook(conn_id)
+    failures = 0
+    try:
+        while True:
+            floor: str | None = None
+            if resource != "events":
+                marks = [m for m in _DEMAND.get(key, {}).values() if m is not None]
+                if not marks:  # no subscriber has read its mark yet
+                    await asyncio.sleep(min(poll_interval, 0.2))
+                    continue
+                floor = min(marks, key=watching.as_time)
+            op = event_watch.poll_events() if floor is None else watching.poll_records(resource, floor)
+            try:
+                records, truncated = await (await hook.aget_client()).run(op)
+            except OneCodexAPIError as exc:
+                if not (is_transient(exc) or exc.throttled):
+                    _REFUSED[conn_id] = time.monotonic()
+                    log.error("One Codex watch of %s on connection %r stops: %s. Fix the connection "
+                              "(API key, host) and clear the watcher's trigger.", resource, conn_id, exc)  # fmt: skip
+                    raise
+                failures += 1
+                delay = watching.error_delay(poll_interval, failures, exc.retry_after)
+                log.warning(
+                    "One Codex watch of %s: poll failed (%s); next poll in %.0f s", resource, exc, delay
+                )
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            yield {"floor": floor, "records": records, "truncated": truncated}
+            await asyncio.sleep(poll_interval)
+    finally:
+        await hook.aclose()
+
+
+def _floor_of(mark: Mark) -> str | None:
+    """What a subscriber needs listed: from its ``since`` (``None`` for event watches)."""
+    return mark.since if mark.since_time is not None else None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class OneCodexNewSampleTrigger(_OneCodexWatchTrigger):
+    """Fire once per sample that newly reaches ``status`` (route ``GET /api/v1/samples``).
+
+    :param onecodex_conn_id: Airflow connection id.
+    :param where: this watcher's filter on ``status``, ``filename``, ``project``, ``tags``,
+        ``owner``, ``visibility``, ``size``... (API grammar; see :mod:`~.api.matching`).
+    :param status: the status that is news (default ``available``).
+    :param poll_interval: seconds between listings (default 60).
+    :param start_from: RFC 3339 timestamp to start from on the first start (default: now).
+    :raises ValueError: a bad argument, naming it, when the trigger is built.
+
+    Payload: ``{"kind": "sample", "sample_id", "status", "filename", "project_id",
+    "created_at", "updated_at"}``.
+    """
+
+    kind = "samples"
+
+    def __init__(
+        self,
+        onecodex_conn_id: str,
+        where: dict[str, Any] | str | None = None,
+        status: str = "available",
+        poll_interval: float = 60.0,
+        start_from: str | datetime | None = None,
+    ) -> None:
+        super().__init__(onecodex_conn_id, poll_interval)
+        self.where = validate_where(where)
+        self._match = compile_where("samples", self.where)
+        self.status = watching.validate_sample_status(status)
+        self.start_from = watching.validate_start_from(start_from)
+        self._rule = watching.sample_rule(self.status)
+
+    def resource(self) -> str:
+        return "samples"
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"where": self.where, "status": self.status, "start_from": self.start_from}
+
+    def _first_mark(self) -> Mark:
+        return watching.first_mark(self.start_from, _now())
+
+    def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
+        return watching.step(mark, batch["records"], rule=self._rule, payload=watching.sample_payload,
+                             match=self._match, now=_now(), truncated=batch["truncated"])  # fmt: skip
+
+
+class OneCodexAnalysisCompletedTrigger(_OneCodexWatchTrigger):
+    """Fire once per analysis that completes with ``outcome`` (route ``GET /api/v1/<resource>``).
+
+    Completion is the one rule of :mod:`airflow_provider_onecodex.api.status` (``complete`` true;
+    ``success`` decides the outcome).
+
+    :param onecodex_conn_id: Airflow connection id.
+    :param resource: ``analyses`` (default), ``alignments``, ``classifications``, ``panels``...
+    :param where: this watcher's filter on ``sample``, ``job``, ``analysis_type``, ``tax_id``,
+        ``success``, ``error_msg`` (API grammar).
+    :param outcome: ``any`` (default), ``success`` or ``failure``.
+    :param poll_interval: seconds between listings (default 60).
+    :param start_from: RFC 3339 timestamp (analyses created since then) for the first start.
+    :raises ValueError: a bad argument, naming it, when the trigger is built.
+
+    Payload: ``{"kind": "analysis", "resource", "analysis_id", "sample_id", "job_id", "outcome":
+    "success"|"failure", "error_msg", "created_at", "updated_at"}`` (+ ``analysis_type`` on
+    ``analyses``, ``tax_id`` on ``alignments``).
+    """
+
+    kind = "analyses"
+
+    def __init__(
+        self,
+        onecodex_conn_id: str,
+        resource: str = "analyses",
+        where: dict[str, Any] | str | None = None,
+        outcome: str = "any",
+        poll_interval: float = 60.0,
+        start_from: str | datetime | None = None,
+    ) -> None:
+        super().__init__(onecodex_conn_id, poll_interval)
+        self._resource = watching.analysis_resource(resource)
+        self.where = validate_where(where)
+        self._match = compile_where(self._resource, self.where)
+        self.outcome = watching.validate_outcome(outcome)
+        self.start_from = watching.validate_start_from(start_from)
+        self._rule = watching.analysis_rule(self.outcome)
+
+    def resource(self) -> str:
+        return self._resource
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"resource": self._resource, "where": self.where, "outcome": self.outcome,
+                "start_from": self.start_from}  # fmt: skip
+
+    def _first_mark(self) -> Mark:
+        return watching.first_mark(self.start_from, _now())
+
+    def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
+        return watching.step(mark, batch["records"], rule=self._rule, match=self._match, now=_now(),
+                             payload=lambda r: watching.analysis_payload(self._resource, r),
+                             truncated=batch["truncated"])  # fmt: skip
+
+
+class OneCodexWebhookEventsTrigger(_OneCodexWatchTrigger):
+    """Fire once per new ``/api/v1/events`` record whose type is in ``event_types``.
+
+    For accounts with webhooks (events exist only then). Events have no timestamp to filter on,
+    so every poll lists all retained events and the mark is the set of ids seen
+    (:mod:`airflow_provider_onecodex.api.events`); the first start only records what exists.
+
+    :param onecodex_conn_id: Airflow connection id.
+    :param event_types: e.g. ``["sample.uploaded"]``, ``["analysis.succeeded", "analysis.failed"]``;
+        ``["*"]`` for all.
+    :param poll_interval: seconds between listings (default 60).
+    :raises ValueError: empty or non-string ``event_types``.
+
+    Payload: ``{"kind": "event", "event_id", "event_type", "status"}`` plus ``sample_id`` /
+    ``analysis_id`` / ``created_at`` when the event's payload names them.
+    """
+
+    kind = "events"
+
+    def __init__(self, onecodex_conn_id: str, event_types: list[str], poll_interval: float = 60.0) -> None:
+        super().__init__(onecodex_conn_id, poll_interval)
+        self.event_types = event_watch.validate_event_types(event_types)
+
+    def resource(self) -> str:
+        return "events"
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"event_types": self.event_types}
+
+    def _first_mark(self) -> Mark:
+        return Mark(None)
+
+    def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
+        return event_watch.event_step(mark, batch["records"], self.event_types)

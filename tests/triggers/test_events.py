@@ -1,0 +1,274 @@
+"""Event triggers for AssetWatchers, over real HTTP against the simulator.
+
+The mark store here is a dict with the ``aget``/``aset`` of Airflow's asset state store accessor;
+the real one (through a real triggerer) is exercised in tests/e2e_airflow/test_event_scheduling.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_onecodex.api.errors import OneCodexAuthError
+from airflow_provider_onecodex.triggers import events as trigger_module
+from airflow_provider_onecodex.triggers.events import (
+    OneCodexAnalysisCompletedTrigger,
+    OneCodexNewSampleTrigger,
+    OneCodexWebhookEventsTrigger,
+)
+
+DEMO_SAMPLE = "a1b2c3d4e5f60718"
+FAST = 0.1  # seconds between polls in these tests
+
+
+class DictStore:
+    """Stands in for ``trigger.asset_state_store`` (one watched asset): ``aget``/``aset`` JSON."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
+async def collect(stream: AsyncIterator[TriggerEvent], count: int, timeout: float = 10.0) -> list[dict]:
+    out: list[dict] = []
+
+    async def take() -> None:
+        async for event in stream:
+            out.append(event.payload)
+            if len(out) == count:
+                return
+
+    try:
+        await asyncio.wait_for(take(), timeout)
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    return out
+
+
+async def nothing_more(stream: AsyncIterator[TriggerEvent], wait: float) -> None:
+    try:
+        event = await asyncio.wait_for(anext(stream), wait)
+    except asyncio.TimeoutError:
+        return
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    raise AssertionError(f"unexpected event {event.payload}")
+
+
+def new_sample_trigger(**kwargs: Any) -> OneCodexNewSampleTrigger:
+    kwargs.setdefault("poll_interval", FAST)
+    trigger = OneCodexNewSampleTrigger("onecodex_default", **kwargs)
+    return trigger
+
+
+async def test_two_new_samples_fire_once_each(onecodex_simulator, onecodex_connection):
+    state = onecodex_simulator.state
+    trigger = new_sample_trigger()
+    stream = trigger.run()
+    first = asyncio.ensure_future(collect(stream, 2))
+    await asyncio.sleep(0.3)  # the trigger started at "now": demo samples are older
+    ids = [state.add_sample("a.fastq.gz"), state.add_sample("b.fastq.gz", ready_after=0.5)]
+    events = await first
+    assert sorted(e["sample_id"] for e in events) == sorted(ids)
+    assert events[0] == {
+        "kind": "sample",
+        "sample_id": ids[0],
+        "status": "available",
+        "filename": "a.fastq.gz",
+        "project_id": None,
+        "created_at": events[0]["created_at"],
+        "updated_at": None,
+    }
+
+
+async def test_restart_resumes_from_the_stored_mark(onecodex_simulator, onecodex_connection):
+    state, store = onecodex_simulator.state, DictStore()
+    first = new_sample_trigger()
+    first.asset_state_store = store
+    one = state.add_sample("one.fastq")  # before the first start: not news
+    stream = first.run()
+    pending = asyncio.ensure_future(collect(stream, 1))
+    await asyncio.sleep(0.3)
+    two = state.add_sample("two.fastq")
+    assert [e["sample_id"] for e in await pending] == [two]
+
+    three = state.add_sample("three.fastq")  # while no trigger runs
+    again = new_sample_trigger()
+    again.asset_state_store = store
+    events = await collect(again.run(), 1)
+    assert [e["sample_id"] for e in events] == [three]
+    assert one not in str(store.values)
+    await nothing_more(again.run(), 0.5)
+
+
+async def test_start_from_reaches_back(onecodex_simulator, onecodex_connection):
+    events = await collect(new_sample_trigger(start_from="2000-01-01T00:00:00Z").run(), 2)
+    assert {e["sample_id"] for e in events} <= set(onecodex_simulator.state.samples)
+
+
+async def test_a_burst_of_500_samples_is_paged_through_in_one_poll(onecodex_simulator, onecodex_connection):
+    state = onecodex_simulator.state
+    trigger = new_sample_trigger(poll_interval=30.0, start_from="2000-01-01T00:00:00Z")
+    listed = state.list_json("samples")  # the account's own samples
+    before = {r["$uri"][-16:] for r in listed if r["status"] == "available"}
+    added = {state.add_sample(f"s{n}.fastq") for n in range(500)}
+    state.reset_counters()
+    events = await collect(trigger.run(), 500 + len(before))
+    assert {e["sample_id"] for e in events} == added | before
+    pages = (500 + len(listed)) // 100 + 1
+    assert state.count("/api/v1/samples", method="GET") == pages  # one poll, 100 records a page
+
+
+async def test_the_where_filter_and_status(onecodex_simulator, onecodex_connection):
+    state = onecodex_simulator.state
+    project = "0000000000000abc"
+    trigger = new_sample_trigger(where={"project": {"$ref": f"/api/v1/projects/{project}"}})
+    failed = new_sample_trigger(status="failed_validation")
+    pending = asyncio.gather(collect(trigger.run(), 1), collect(failed.run(), 1))
+    await asyncio.sleep(0.3)
+    state.add_sample("other.fastq")
+    mine = state.add_sample("mine.fastq", project=project, ready_after=0.3)
+    bad = state.add_sample("bad.fastq", status="failed_validation", error_msg="not FASTQ")
+    ours, theirs = await pending
+    assert [e["sample_id"] for e in ours] == [mine]
+    assert [e["sample_id"] for e in theirs] == [bad]
+
+
+@pytest.mark.parametrize(("outcome", "wanted"), [("any", {"ok", "ko"}), ("failure", {"ko"})])
+async def test_analysis_completion(onecodex_simulator, onecodex_connection, outcome, wanted):
+    state = onecodex_simulator.state
+    trigger = OneCodexAnalysisCompletedTrigger(
+        "onecodex_default", resource="alignments", outcome=outcome, poll_interval=FAST
+    )
+    pending = asyncio.ensure_future(collect(trigger.run(), len(wanted)))
+    await asyncio.sleep(0.3)
+    ids = {
+        "ok": state.add_alignment(DEMO_SAMPLE, tax_id="1280", complete_after=0.3),
+        "ko": state.add_alignment(
+            DEMO_SAMPLE, tax_id="562", complete_after=0.2, success=False, error_msg="no reads"
+        ),
+    }
+    events = await pending
+    assert {e["analysis_id"] for e in events} == {ids[name] for name in wanted}
+    failure = next(e for e in events if e["analysis_id"] == ids["ko"])
+    assert failure["outcome"] == "failure" and failure["error_msg"] == "no reads"
+    assert failure["tax_id"] == "562" and failure["sample_id"] == DEMO_SAMPLE
+
+
+async def test_watchers_share_one_listing_per_interval(onecodex_simulator, onecodex_connection):
+    """Through Airflow's own SharedStreamManager, as the 3.3 triggerer runs them."""
+    from airflow.triggers.shared_stream import SharedStreamManager
+
+    state = onecodex_simulator.state
+    manager = SharedStreamManager()
+    interval = 0.5
+    triggers = [
+        new_sample_trigger(poll_interval=interval, where={"filename": f"w{n}.fastq"}) for n in range(10)
+    ]
+    assert len({t.shared_stream_key() for t in triggers}) == 1
+    streams = [
+        t.filter_shared_stream(manager.subscribe(trigger_id=n, trigger=t, key=t.shared_stream_key()))
+        for n, t in enumerate(triggers)
+    ]
+    pending = asyncio.gather(*(collect(s, 1) for s in streams))
+    await asyncio.sleep(0.3)
+    state.reset_counters()
+    ids = [state.add_sample(f"w{n}.fastq") for n in range(10)]
+    started = time.monotonic()
+    results = await pending
+    assert [r[0]["sample_id"] for r in results] == ids  # each watcher got its own sample
+    await asyncio.sleep(3 * interval)
+    polls = state.count("/api/v1/samples", method="GET")
+    intervals = (time.monotonic() - started) / interval
+    assert 1 <= polls <= intervals + 1, (polls, intervals)  # one listing per interval, not ten
+    for n, t in enumerate(triggers):
+        await manager.unsubscribe(n, t.shared_stream_key())
+    assert not trigger_module._DEMAND
+
+
+async def test_transient_errors_back_off_honouring_retry_after(onecodex_simulator, onecodex_connection):
+    onecodex_connection(max_retries=0)
+    state = onecodex_simulator.state
+    state.faults.script(
+        "/api/v1/samples", [{"kind": "status", "status": 503, "retry_after": 1}, {"status": 429}]
+    )
+    trigger = new_sample_trigger(start_from="2000-01-01T00:00:00Z")
+    started = time.monotonic()
+    events = await collect(trigger.run(), 1)
+    assert events
+    times = [r.at for r in state.requests if r.path == "/api/v1/samples"]
+    assert [r.status for r in state.requests][:3] == [503, 429, 200]
+    assert times[1] - times[0] >= 1.0  # Retry-After honoured
+    assert times[2] - times[1] >= 2 * FAST  # then backed off: the interval doubled
+    assert time.monotonic() - started < 5
+
+
+async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
+    onecodex_simulator, onecodex_connection, caplog, monkeypatch
+):
+    onecodex_connection(password="0" * 32, max_retries=0)
+    monkeypatch.setattr(trigger_module, "_REFUSED", {})
+    monkeypatch.setattr(trigger_module, "AUTH_COOLDOWN", 1.0)
+    state = onecodex_simulator.state
+    with caplog.at_level(logging.ERROR), pytest.raises(OneCodexAuthError):
+        await collect(new_sample_trigger().run(), 1)
+    assert state.count("/api/v1/samples") == 1
+    assert "connection 'onecodex_default'" in caplog.text and "Fix the connection" in caplog.text
+    # restarted at once (as a triggerer may): it waits before asking again
+    restarted = asyncio.ensure_future(collect(new_sample_trigger().run(), 1))
+    await asyncio.sleep(0.5)
+    assert state.count("/api/v1/samples") == 1
+    with pytest.raises(OneCodexAuthError):
+        await restarted
+    assert state.count("/api/v1/samples") == 2
+
+
+def test_serialize_round_trip_and_state_key():
+    trigger = OneCodexAnalysisCompletedTrigger(
+        "c",
+        resource="alignments",
+        where='{"tax_id": "1280"}',
+        outcome="success",
+        start_from="2026-01-01T00:00:00Z",
+    )
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_onecodex.triggers.events.OneCodexAnalysisCompletedTrigger"
+    assert kwargs == {
+        "onecodex_conn_id": "c",
+        "poll_interval": 60.0,
+        "resource": "alignments",
+        "where": {"tax_id": "1280"},
+        "outcome": "success",
+        "start_from": "2026-01-01T00:00:00.000000+00:00",
+    }
+    again = OneCodexAnalysisCompletedTrigger(**{**kwargs, "poll_interval": 5})
+    assert again.state_key() == trigger.state_key()  # the interval is not what is watched
+    assert OneCodexAnalysisCompletedTrigger(**{**kwargs, "outcome": "any"}).state_key() != trigger.state_key()
+
+
+@pytest.mark.parametrize(
+    ("factory", "message"),
+    [
+        (lambda: OneCodexNewSampleTrigger("c", status="ready"), "status must be one of"),
+        (lambda: OneCodexNewSampleTrigger("c", where={"created_at": "x"}), "not 'created_at'"),
+        (lambda: OneCodexNewSampleTrigger("", poll_interval=1), "onecodex_conn_id"),
+        (lambda: OneCodexNewSampleTrigger("c", poll_interval=0), "poll_interval"),
+        (lambda: OneCodexAnalysisCompletedTrigger("c", resource="samples"), "resource must be one of"),
+        (lambda: OneCodexAnalysisCompletedTrigger("c", outcome="done"), "outcome must be one of"),
+        (lambda: OneCodexWebhookEventsTrigger("c", event_types="sample.uploaded"), "event_types"),
+    ],
+)
+def test_bad_arguments_are_refused_when_built(factory, message):
+    with pytest.raises(ValueError, match=message):
+        factory()
