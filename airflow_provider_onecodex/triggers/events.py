@@ -38,10 +38,10 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from contextlib import aclosing, suppress
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
@@ -156,7 +156,8 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
         """Standalone loop (Airflow 3.2, or no shared stream): this watcher polls on its own."""
         self._demand_key = ("onecodex-watch-alone", id(self))
         stream = _poll(self.onecodex_conn_id, self.resource(), self.poll_interval, self._demand_key)
-        async with aclosing(stream), aclosing(self.filter_shared_stream(stream)) as events:
+        filtered = cast(AsyncGenerator[TriggerEvent, None], self.filter_shared_stream(stream))
+        async with aclosing(stream), aclosing(filtered) as events:
             async for event in events:
                 yield event
 
@@ -207,7 +208,7 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
 
 async def _poll(
     conn_id: str, resource: str, poll_interval: float, key: Hashable
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """List ``resource`` once per ``poll_interval`` seconds from the oldest mark of the
     subscribers of ``key``; yield ``{"floor", "records", "truncated"}`` (records slim)."""
     from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
