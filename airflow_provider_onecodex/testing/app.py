@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from airflow_provider_onecodex.testing import admin_routes, file_routes, record_routes
+from airflow_provider_onecodex.testing import admin_routes, events, file_routes, record_routes
 from airflow_provider_onecodex.testing.fault_layer import FaultLayer
 from airflow_provider_onecodex.testing.faults import Receive, Scope, Send
 from airflow_provider_onecodex.testing.routing import (
@@ -36,6 +36,7 @@ RouterFactory = Callable[[SimulatorState], APIRouter]
 ROUTERS: list[RouterFactory] = [
     record_routes.router,
     admin_routes.router,
+    events.router,
     file_routes.web_router,
     file_routes.files_router,
 ]

@@ -30,6 +30,8 @@ class Account:
     confirmed_at: Timestamp = None
     credits: str = "$0.00"
     coupons: list[Any] = field(default_factory=list)
+    #: ``/api/v1/events`` also lists the account's state changes (see :mod:`.events`)
+    webhooks: bool = False
 
 
 @dataclass
@@ -89,6 +91,8 @@ class Sample:
     #: ``pending_status`` and no ``primary_classification`` (None: ``status`` from the start)
     ready_after: float | None = None
     pending_status: str = "validating"
+    #: seconds after the simulator start until the sample is visible at all (see :mod:`.events`)
+    appear_after: float | None = None
 
 
 @dataclass
@@ -134,6 +138,8 @@ class Analysis:
     has_results_uri: bool = True
     #: how to generate ``/results`` (see :mod:`airflow_provider_onecodex.testing.results`)
     results: dict[str, Any] | None = None
+    #: seconds after the simulator start until the analysis is visible at all
+    appear_after: float | None = None
 
 
 @dataclass

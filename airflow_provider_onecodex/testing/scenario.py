@@ -6,7 +6,9 @@ Top-level keys: ``api_key`` (32 chars), ``account``, ``name`` and one list per c
 ``events``); keys starting with ``_`` are comments. Records name each other by bare id. Each
 analysis has ``complete_after``: seconds after the simulator starts until it completes (null =
 never), with outcome ``success``/``error_msg``. Timestamps are RFC 3339 text or numbers (seconds
-relative to the simulator start).
+relative to the simulator start). Samples and analyses with ``appear_after`` (seconds) are
+invisible until then; ``account.webhooks: true`` feeds ``/api/v1/events`` from state changes
+(see :mod:`.events`).
 """
 
 from __future__ import annotations
@@ -177,6 +179,13 @@ def _link(sc: Scenario) -> None:
         if s.metadata not in (None, meta.id):
             raise ScenarioError(f"sample {s.id}: metadata {s.metadata} does not point back at it")
         s.metadata = meta.id
+    appearing: list[rec.Sample | rec.Analysis] = [*sc.samples, *sc.analyses]
+    for record in appearing:
+        late = record.appear_after
+        if late is not None and (isinstance(late, bool) or not isinstance(late, (int, float)) or late < 0):
+            raise ScenarioError(f"{record.id}: appear_after must be a number >= 0 or null")
+        if late is not None and record.created_at is None:
+            record.created_at = late  # created when it appears
     jobs = {j.id: j for j in sc.jobs}
     for a in sc.analyses:
         if a.sample not in samples:

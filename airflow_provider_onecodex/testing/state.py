@@ -25,6 +25,7 @@ from typing import Any
 
 from airflow_provider_onecodex.testing import records as rec
 from airflow_provider_onecodex.testing.errors import InvalidChange, NotAvailable, NotFound, PresignRefused
+from airflow_provider_onecodex.testing.events import appeared, webhook_events
 from airflow_provider_onecodex.testing.faults import FaultInjector
 from airflow_provider_onecodex.testing.files import FilesMixin
 from airflow_provider_onecodex.testing.ids import PREFIX
@@ -226,14 +227,23 @@ class SimulatorState(WritesMixin, FilesMixin):
         """The records (not rendered) :meth:`list_json` shows, for routes that render a page only."""
         res = RESOURCES[resource]
         with self._lock:
+            now = self.elapsed()
             return [
-                r for r in self._candidates(res, lookup) if res.shows(r) and self._in_scope(res, r, scope)
+                r
+                for r in self._candidates(res, lookup)
+                if res.shows(r) and self._in_scope(res, r, scope) and appeared(r, now)
             ]
 
-    def _candidates(self, res: Resource, lookup: tuple[str, Iterable[str]] | None) -> list[Any]:
+    def _held(self, res: Resource) -> dict[str, Any]:
+        if res.store == "events":  # plus the state changes, for an account with webhooks
+            return webhook_events(self, self.elapsed())
         held: dict[str, Any] = getattr(self, res.store)
+        return held
+
+    def _candidates(self, res: Resource, lookup: tuple[str, Iterable[str]] | None) -> list[Any]:
+        held = self._held(res)
         by_sample = self._by_sample.get(res.store)
-        if lookup is None or (lookup[0] == "sample" and by_sample is None):
+        if lookup is None or (lookup[0] == "sample" and by_sample is None) or res.store == "events":
             return list(held.values())
         key, ids = lookup
         if key == "sample":
@@ -261,8 +271,8 @@ class SimulatorState(WritesMixin, FilesMixin):
         """One record of ``GET /api/v1/<resource>/<id>``; raises :class:`NotFound`."""
         res = RESOURCES[resource]
         with self._lock:
-            record = getattr(self, res.store).get(record_id)
-            if record is None or not res.shows(record):
+            record = self._held(res).get(record_id)
+            if record is None or not res.shows(record) or not appeared(record, self.elapsed()):
                 raise NotFound(record_id)
             return self.render(res, record)
 

@@ -272,3 +272,33 @@ def test_serialize_round_trip_and_state_key():
 def test_bad_arguments_are_refused_when_built(factory, message):
     with pytest.raises(ValueError, match=message):
         factory()
+
+
+async def test_webhook_events_fire_for_new_events_of_the_wanted_types(
+    onecodex_simulator_factory, onecodex_connection
+):
+    import json
+
+    from airflow_provider_onecodex.testing.scenario import demo_scenario_path
+
+    data = json.loads(demo_scenario_path().read_text())
+    data["account"]["webhooks"] = True
+    server = onecodex_simulator_factory(data)
+    onecodex_connection(host=server.base_url, password=server.api_key)
+    trigger = OneCodexWebhookEventsTrigger(
+        "onecodex_default", event_types=["sample.uploaded"], poll_interval=FAST
+    )
+    pending = asyncio.ensure_future(collect(trigger.run(), 1))
+    await asyncio.sleep(0.5)  # the first listing only records what exists
+    new = server.state.add_sample("hooked.fastq", ready_after=0.3)
+    server.state.add_alignment(new, complete_after=0.1)  # analysis.succeeded: not wanted
+    (event,) = await pending
+    assert event == {
+        "kind": "event",
+        "event_id": event["event_id"],
+        "event_type": "sample.uploaded",
+        "status": "success",
+        "sample_id": new,
+        "created_at": event["created_at"],
+        "api_version": "v1",
+    }
