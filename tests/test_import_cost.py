@@ -16,6 +16,7 @@ import sys
 DAG_FILE_IMPORTS = (
     "airflow_provider_onecodex.operators.onecodex",
     "airflow_provider_onecodex.sensors.onecodex",
+    "airflow_provider_onecodex.triggers.events",  # event-driven DAGs build their watchers at parse time
 )
 HEAVY = ("httpx", "fastapi", "uvicorn", "starlette", "tenacity.asyncio", "requests")
 
