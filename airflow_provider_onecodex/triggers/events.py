@@ -143,8 +143,8 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
                 finally:
                     if handed:  # closed at a yield: the event went out, keep it settled
                         await self._save_mark(mark.with_seen(handed))
-                if result.mark != mark:
-                    mark = result.mark
+                mark = result.mark
+                if mark != self._mark:
                     await self._save_mark(mark)
                 subscribers[id(self)] = _floor_of(mark)
         finally:

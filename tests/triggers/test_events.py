@@ -7,6 +7,7 @@ the real one (through a real triggerer) is exercised in tests/e2e_airflow/test_e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -40,7 +41,11 @@ class DictStore:
         self.values[key] = value
 
 
-async def collect(stream: AsyncIterator[TriggerEvent], count: int, timeout: float = 10.0) -> list[dict]:
+async def collect(
+    stream: AsyncIterator[TriggerEvent], count: int, timeout: float = 10.0, linger: float = 0.0
+) -> list[dict]:
+    """The first ``count`` payloads; with ``linger``, keep consuming that many seconds more (as a
+    triggerer does, so the trigger runs past its last yield) and fail on any further event."""
     out: list[dict] = []
 
     async def take() -> None:
@@ -51,6 +56,10 @@ async def collect(stream: AsyncIterator[TriggerEvent], count: int, timeout: floa
 
     try:
         await asyncio.wait_for(take(), timeout)
+        if linger:
+            with contextlib.suppress(asyncio.TimeoutError):
+                extra = await asyncio.wait_for(anext(stream), linger)
+                raise AssertionError(f"unexpected event {extra.payload}")
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
     return out
@@ -98,7 +107,7 @@ async def test_restart_resumes_from_the_stored_mark(onecodex_simulator, onecodex
     first.asset_state_store = store
     one = state.add_sample("one.fastq")  # before the first start: not news
     stream = first.run()
-    pending = asyncio.ensure_future(collect(stream, 1))
+    pending = asyncio.ensure_future(collect(stream, 1, linger=0.3))
     await asyncio.sleep(0.3)
     two = state.add_sample("two.fastq")
     assert [e["sample_id"] for e in await pending] == [two]
@@ -110,6 +119,22 @@ async def test_restart_resumes_from_the_stored_mark(onecodex_simulator, onecodex
     assert [e["sample_id"] for e in events] == [three]
     assert one not in str(store.values)
     await nothing_more(again.run(), 0.5)
+
+
+async def test_a_sample_that_waited_is_not_fired_again_after_a_restart(
+    onecodex_simulator, onecodex_connection
+):
+    """The mark's ``since`` stays at the sample that pinned it; only ``seen`` changes when it fires."""
+    state, store = onecodex_simulator.state, DictStore()
+    first = new_sample_trigger()
+    first.asset_state_store = store
+    pending = asyncio.ensure_future(collect(first.run(), 1, linger=0.5))
+    await asyncio.sleep(0.3)
+    slow = state.add_sample("slow.fastq", ready_after=0.5)  # importing for a few polls first
+    assert [e["sample_id"] for e in await pending] == [slow]
+    again = new_sample_trigger()
+    again.asset_state_store = store
+    await nothing_more(again.run(), 0.6)
 
 
 async def test_start_from_reaches_back(onecodex_simulator, onecodex_connection):
