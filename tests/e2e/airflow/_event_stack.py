@@ -79,7 +79,13 @@ class EventStack:
         listed = self.api.get(
             f"/api/v2/dags/{DAG_ID}/dagRuns", params={"order_by": "run_after", "limit": 100}
         )
-        events = self.api.get("/api/v2/assets/events", params={"limit": 1000, "order_by": "timestamp"})
+        # Airflow 3.3.2 answers 500 here while a run it lists is queued (start_date None fails
+        # AssetEventResponse validation): ask again until it has started.
+        events = wait_for(
+            "GET /api/v2/assets/events to answer",
+            self._asset_events,
+            timeout=60,
+        )
         samples: dict[str, list[str]] = {}
         for event in events["asset_events"]:
             sample_id = ((event.get("extra") or {}).get("payload") or {}).get("sample_id")
@@ -91,6 +97,10 @@ class EventStack:
              "sample_ids": samples.get(r["dag_run_id"], [])}
             for r in listed["dag_runs"]
         ]  # fmt: skip
+
+    def _asset_events(self) -> dict[str, Any] | None:
+        answer = self.api.get("/api/v2/assets/events", params={"limit": 1000}, expect=(200, 500))
+        return answer if isinstance(answer, dict) and "asset_events" in answer else None
 
     def _runs_if(self, test: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]] | None:
         runs = self.runs()
