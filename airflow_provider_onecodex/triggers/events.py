@@ -229,9 +229,11 @@ async def _poll(
                     await asyncio.sleep(min(poll_interval, 0.2))
                     continue
                 floor = min(marks, key=watching.as_time)
-            op = event_watch.poll_events() if floor is None else watching.poll_records(resource, floor)
             try:
-                records, truncated = await (await hook.aget_client()).run(op)
+                if floor is None:
+                    records, truncated = await hook.list_events()
+                else:
+                    records, truncated = await hook.list_created_since(resource, floor)
             except OneCodexAPIError as exc:
                 if not (is_transient(exc) or exc.throttled):
                     _REFUSED[conn_id] = time.monotonic()
