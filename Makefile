@@ -1,4 +1,5 @@
-# Entry points: `make demo` (the example DAGs against the local simulator), `make demo-distributed`
+# Entry points: `make demo` (the example DAGs against the local simulator), `make demo-events`
+# (new samples start DAG runs through a real scheduler and triggerer), `make demo-distributed`
 # (the same on CeleryExecutor with a triggerer killed mid-wait) and `make test`.
 # All build .venv on first use from the pinned constraints.
 PYTHON ?= python3
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo demo-distributed test lint bench clean
+.PHONY: venv demo demo-events demo-distributed test lint bench clean
 
 venv: $(STAMP)
 
@@ -20,6 +21,10 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# event scheduling needs a real scheduler and triggerer (about a minute)
+demo-events: $(STAMP)
+	$(BIN)/python scripts/demo_events.py
 
 # CeleryExecutor, Postgres, Redis, 2 workers, 2 triggerers on loopback; one triggerer killed mid-wait.
 # Celery and the Postgres drivers come from requirements/distributed.txt (pinned, on top of constraints).
@@ -45,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .airflow .demo
+	rm -rf $(VENV) .airflow .demo .demo-events
