@@ -7,7 +7,7 @@ in its DAGs folder. The DAG's asset is watched by ``OneCodexNewSampleTrigger`` (
 Then it adds two samples at run time through the simulator's admin route ``POST /_sim/samples``
 (each importing for 1 s, with a classification and an alignment finishing 2-3 s later), and
 shows exactly two DAG runs, one per sample, with their QC lines. It stops everything it started
-and exits non-zero if the runs differ from that. About 2 minutes on 2 cores.
+and exits non-zero if the runs differ from that. About a minute on 2 cores.
 """
 
 from __future__ import annotations
