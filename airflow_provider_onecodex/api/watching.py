@@ -49,7 +49,7 @@ from airflow_provider_onecodex.api.status import (
 #: records per poll before the listing is cut (the next poll continues from the last one)
 MAX_RECORDS_PER_POLL = 10_000
 #: seconds a record may stay on its way (sample importing, analysis running) before it is given up
-DEFAULT_MAX_WAIT = 7 * 24 * 3600.0
+DEFAULT_MAX_WAIT = 3 * 24 * 3600.0
 #: longest pause between polls after errors in a row, seconds
 MAX_ERROR_DELAY = 900.0
 SAMPLE_STATUSES = SAMPLE_PENDING_STATUSES | SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS}

@@ -14,21 +14,16 @@ Usage::
 The event payload (the asset event's ``extra["payload"]``) is small JSON: ids, status and
 timestamps (:mod:`airflow_provider_onecodex.api.watching`), never records or secrets.
 
-**Guarantees.** Each trigger keeps a high-water mark; on Airflow 3.3 it is stored in the watched
-asset's ``asset_state_store`` after the events of each poll are handed to the triggerer, and read
-when the trigger starts, so a triggerer restart resumes where it stopped: records that appeared
-while it was down fire after the restart, none twice. The first start begins at "now" unless
-``start_from`` says otherwise. (A crash between handing events over and storing the mark, a few
-milliseconds, repeats those events once after the restart: at least once, never missed.) Watchers
-of one connection, route and ``poll_interval`` share one listing per interval in a triggerer
-(``shared_stream_key``); each applies its own ``where`` in ``filter_shared_stream``.
-429/5xx/timeouts are retried by the client, then the poll backs off (interval doubled per failed
-poll, at most x8 or 15 min, never under ``Retry-After``) and goes on. 401/403 and other
-permanent errors log an error naming the connection and stop the watcher; an instance restarted
-within 5 minutes of that waits out the rest before asking again (no hot loop).
-
-**Airflow 3.2** has neither shared streams nor an asset state store: each trigger polls on its
-own (``run``) and keeps its mark in memory, so a triggerer restart starts again at "now".
+**Guarantees** (README, "Event-driven DAGs"). Each trigger keeps a high-water mark, stored in
+the watched asset's ``asset_state_store`` (Airflow 3.3) once the events of a poll are handed over
+and read on start: a triggerer restart resumes there, nothing missed, nothing twice (a crash in the
+milliseconds between handing over and storing repeats those events once). The first start begins
+at "now" unless ``start_from``. Watchers of one connection, route and ``poll_interval`` share one
+listing per interval (``shared_stream_key``) and filter it in ``filter_shared_stream``. Transient
+errors back off (:func:`~airflow_provider_onecodex.api.watching.error_delay`); permanent ones
+(401/403...) log an error naming the connection and stop the watcher, and an instance restarted
+within :data:`AUTH_COOLDOWN` seconds waits before asking again. **Airflow 3.2**: no shared
+streams, no asset state store: each trigger polls alone (``run``), its mark in memory.
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from contextlib import aclosing, suppress
 from datetime import datetime, timezone
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
@@ -71,11 +66,9 @@ def _check_interval(value: object) -> float:
 class _OneCodexWatchTrigger(BaseEventTrigger):
     """The poll loop, mark keeping and stream sharing of the One Codex event triggers.
 
-    Subclasses set :attr:`kind` and implement :meth:`resource`, :meth:`_kwargs` and
+    Subclasses implement :meth:`resource`, :meth:`_kwargs`, :meth:`_first_mark` and
     :meth:`_advance` (one poll's records -> events and next mark).
     """
-
-    kind: ClassVar[str]
 
     def __init__(self, onecodex_conn_id: str, poll_interval: float = 60.0) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -196,7 +189,8 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
         if self._mark is None:
             self._mark = self._first_mark()
             await self._save_mark(self._mark)
-        log.info("One Codex watch %s starts at %s", self.describe(), self._mark.since)
+        start = self._mark.since or "now (its first listing only records what exists)"
+        log.info("One Codex watch %s starts at %s", self.describe(), start)
         return self._mark
 
     async def _save_mark(self, mark: Mark) -> None:
@@ -278,8 +272,6 @@ class OneCodexNewSampleTrigger(_OneCodexWatchTrigger):
     "created_at", "updated_at"}``.
     """
 
-    kind = "samples"
-
     def __init__(
         self,
         onecodex_conn_id: str,
@@ -328,8 +320,6 @@ class OneCodexAnalysisCompletedTrigger(_OneCodexWatchTrigger):
     "success"|"failure", "error_msg", "created_at", "updated_at"}`` (+ ``analysis_type`` on
     ``analyses``, ``tax_id`` on ``alignments``).
     """
-
-    kind = "analyses"
 
     def __init__(
         self,
@@ -380,8 +370,6 @@ class OneCodexWebhookEventsTrigger(_OneCodexWatchTrigger):
     Payload: ``{"kind": "event", "event_id", "event_type", "status"}`` plus ``sample_id`` /
     ``analysis_id`` / ``created_at`` when the event's payload names them.
     """
-
-    kind = "events"
 
     def __init__(self, onecodex_conn_id: str, event_types: list[str], poll_interval: float = 60.0) -> None:
         super().__init__(onecodex_conn_id, poll_interval)
