@@ -36,7 +36,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from contextlib import aclosing, suppress
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
@@ -213,7 +213,7 @@ async def _poll(
                   conn_id, AUTH_COOLDOWN - wait, wait)  # fmt: skip
         await asyncio.sleep(wait)
     hook = OneCodexAsyncHook(conn_id)
-    failures = 0
+    failures, host = 0, "its host"
     try:
         while True:
             floor: str | None = None
@@ -224,16 +224,14 @@ async def _poll(
                     continue
                 floor = min(marks, key=watching.as_time)
             try:
+                host = (await hook.aget_client()).config.base_url
                 if floor is None:
                     records, truncated = await hook.list_events()
                 else:
                     records, truncated = await hook.list_created_since(resource, floor)
             except OneCodexAPIError as exc:
                 if not (is_transient(exc) or exc.throttled):
-                    _REFUSED[conn_id] = time.monotonic()
-                    log.error("One Codex watch of %s on connection %r stops: %s. Fix the connection "
-                              "(API key, host) and clear the watcher's trigger.", resource, conn_id, exc)  # fmt: skip
-                    raise
+                    _stop(conn_id, resource, host, exc)
                 failures += 1
                 delay = watching.error_delay(poll_interval, failures, exc.retry_after)
                 log.warning(
@@ -241,11 +239,22 @@ async def _poll(
                 )
                 await asyncio.sleep(delay)
                 continue
+            except Exception as exc:  # no such connection, a bad host or key format...
+                _stop(conn_id, resource, host, exc)
             failures = 0
             yield {"floor": floor, "records": records, "truncated": truncated}
             await asyncio.sleep(poll_interval)
     finally:
         await hook.aclose()
+
+
+def _stop(conn_id: str, resource: str, host: str, exc: Exception) -> NoReturn:
+    """Log why the watch cannot go on, remember it (restarts wait), and end the watch with ``exc``."""
+    _REFUSED[conn_id] = time.monotonic()
+    log.error("One Codex watch of %s on connection %r (%s) stops: %s. Fix the connection (API key, "
+              "host); until then a restarted watcher asks at most every %.0f s.",
+              resource, conn_id, host, exc, AUTH_COOLDOWN)  # fmt: skip
+    raise exc
 
 
 def _floor_of(mark: Mark) -> str | None:

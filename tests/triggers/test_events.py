@@ -249,7 +249,11 @@ async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
     with caplog.at_level(logging.ERROR), pytest.raises(OneCodexAuthError):
         await collect(new_sample_trigger().run(), 1)
     assert state.count("/api/v1/samples") == 1
-    assert "connection 'onecodex_default'" in caplog.text and "Fix the connection" in caplog.text
+    assert (
+        "connection 'onecodex_default'" in caplog.text
+        and "Fix the connection" in caplog.text
+        and onecodex_simulator.base_url in caplog.text
+    )
     # restarted at once (as a triggerer may): it waits before asking again
     restarted = asyncio.ensure_future(collect(new_sample_trigger().run(), 1))
     await asyncio.sleep(0.5)
@@ -257,6 +261,16 @@ async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
     with pytest.raises(OneCodexAuthError):
         await restarted
     assert state.count("/api/v1/samples") == 2
+
+
+async def test_a_missing_connection_stops_the_watcher_with_its_name(onecodex_simulator, caplog, monkeypatch):
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    monkeypatch.setattr(trigger_module, "_REFUSED", {})
+    with caplog.at_level(logging.ERROR), pytest.raises(AirflowNotFoundException):
+        await collect(OneCodexNewSampleTrigger("no_such_conn", poll_interval=FAST).run(), 1)
+    assert "connection 'no_such_conn'" in caplog.text
+    assert "no_such_conn" in trigger_module._REFUSED
 
 
 def test_serialize_round_trip_and_state_key():
