@@ -3,7 +3,8 @@
 One test, one Airflow stack (about 2 minutes on 2 cores, most of it start-up): sample A appears ->
 one run for A; the triggerer stops, sample C appears while it is down, the triggerer restarts ->
 one run for C and none again for A (the mark came back from the asset state store); sample B
-appears -> one run for B. Then quiet: still exactly three runs, one per sample.
+appears -> one run for B. Then quiet: still exactly three runs, one per sample. Last, One Codex
+answers 401: the triggerer logs why the watcher stopped and does not ask again in a loop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ._airflow_proc import wait_for
 from ._event_stack import POLL_INTERVAL, event_stack
 
 pytestmark = pytest.mark.slow
@@ -54,3 +56,15 @@ def test_new_samples_start_one_run_each_across_a_triggerer_restart(tmp_path: Pat
         listings = stack.sample_listings()
         print(f"\n[e2e_airflow events] runs: {[(r['sample_ids'], r['state']) for r in runs]}; "
               f"{listings} listings of /api/v1/samples")  # fmt: skip
+
+        stack.sim.state.faults.script("/api/v1/samples", [{"kind": "status", "status": 401}])
+        wait_for(
+            "the triggerer to log that the watcher stopped",
+            lambda: "stops: One Codex API error 401" in stack.triggerer.output(),
+            timeout=30,
+            on_fail=lambda: stack.triggerer.tail(60),
+        )
+        refused = stack.sample_listings()
+        time.sleep(10 * POLL_INTERVAL)
+        stack.comps.check_alive()
+        assert stack.sample_listings() == refused, "the watcher kept asking after a 401"
