@@ -39,7 +39,10 @@ def get_provider_info() -> dict[str, object]:
         "triggers": [
             {
                 "integration-name": "One Codex",
-                "python-modules": ["airflow_provider_onecodex.triggers.onecodex"],
+                "python-modules": [
+                    "airflow_provider_onecodex.triggers.onecodex",
+                    "airflow_provider_onecodex.triggers.events",
+                ],
             }
         ],
         "extra-links": ["airflow_provider_onecodex.links.onecodex.OneCodexLink"],
