@@ -12,6 +12,9 @@ timestamp before which every record is settled, plus ``seen``, the ids created a
 - records sharing a timestamp are never dropped: ``>=`` re-lists the tie and ``seen`` skips the
   ones already handled;
 - ids carry no order (they are random hex); only ``created_at`` and ``seen`` matter;
+- a record that becomes visible late (after records created after it) is still seen: polls list
+  from :data:`LATE_WINDOW` seconds before ``since`` (:func:`listing_from`; never before the watch's
+  ``start``) and ``seen`` keeps the settled ids of that window;
 - a record still on its way (a sample ``importing``, an analysis not ``complete``) pins ``since``
   at its ``created_at`` until it settles, so it fires when it gets there, however long after it
   was first listed (up to ``max_wait`` seconds, then it is given up with a note);
@@ -30,7 +33,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow_provider_onecodex.api.errors import MalformedRecordError
@@ -50,6 +53,9 @@ from airflow_provider_onecodex.api.status import (
 MAX_RECORDS_PER_POLL = 10_000
 #: seconds a record may stay on its way (sample importing, analysis running) before it is given up
 DEFAULT_MAX_WAIT = 3 * 24 * 3600.0
+#: seconds a record may become visible in listings after records created later than it did
+#: (commit order differs from created_at order): polls re-list that far behind the mark
+LATE_WINDOW = 120.0
 #: longest pause between polls after errors in a row, seconds
 MAX_ERROR_DELAY = 900.0
 SAMPLE_STATUSES = SAMPLE_PENDING_STATUSES | SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS}
@@ -80,9 +86,10 @@ class Mark:
 
     since: str | None
     seen: tuple[str, ...] = ()
+    start: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"since": self.since, "seen": sorted(self.seen)}
+        return {"since": self.since, "seen": sorted(self.seen), "start": self.start}
 
     @classmethod
     def from_json(cls, value: object) -> Mark:
@@ -90,18 +97,24 @@ class Mark:
 
         :raises ValueError: not such an object (a corrupt stored mark is never guessed at).
         """
-        if not isinstance(value, Mapping) or set(value) != {"since", "seen"}:
+        if not isinstance(value, Mapping) or not {"since", "seen"} <= set(value) <= {
+            "since",
+            "seen",
+            "start",
+        }:
             raise ValueError(f"not a One Codex watch mark: {value!r}")
-        since, seen = value["since"], value["seen"]
+        since, seen, start = value["since"], value["seen"], value.get("start")
         if since is not None and since != EVENT_MARK:
             since = format_timestamp(_timestamp(since, "since"))
+        if start is not None:
+            start = format_timestamp(_timestamp(start, "start"))
         if not isinstance(seen, list) or not all(isinstance(i, str) for i in seen):
             raise ValueError(f"mark 'seen' must be a list of ids, got {seen!r}")
-        return cls(since, tuple(seen))
+        return cls(since, tuple(seen), start)
 
     def with_seen(self, ids: Iterable[str]) -> Mark:
         """This mark with ``ids`` settled too (events handed over before a poll finished)."""
-        return Mark(self.since, tuple(sorted(set(self.seen) | set(ids))))
+        return Mark(self.since, tuple(sorted(set(self.seen) | set(ids))), self.start)
 
     @property
     def since_time(self) -> datetime | None:
@@ -147,8 +160,22 @@ def validate_start_from(value: object) -> str | None:
 
 
 def first_mark(start_from: str | None, now: datetime) -> Mark:
-    """The mark of a watch that has none stored: ``start_from``, else ``now`` ("start at now")."""
-    return Mark(start_from or format_timestamp(now))
+    """The mark of a watch that has none stored: ``start_from``, else ``now`` ("start at now").
+    Records created before it are never news."""
+    start = start_from or format_timestamp(now)
+    return Mark(start, (), start)
+
+
+def listing_from(mark: Mark) -> str:
+    """Where a poll starts listing: :data:`LATE_WINDOW` seconds before ``since`` (never before the
+    watch's start), so a record that becomes visible after later-created ones is still seen."""
+    since = mark.since_time
+    if since is None:
+        raise ValueError("a sample or analysis watch needs a mark with 'since'")
+    lower = since - timedelta(seconds=LATE_WINDOW)
+    if mark.start is not None:
+        lower = max(lower, as_time(mark.start))
+    return format_timestamp(lower)
 
 
 def listing_query(since: str) -> tuple[dict[str, Any], dict[str, bool]]:
@@ -321,6 +348,7 @@ def step(
     since = mark.since_time
     if since is None:
         raise ValueError("a sample or analysis watch needs a mark with 'since'")
+    lower = as_time(listing_from(mark))
     seen = set(mark.seen)
     out = Step()
     listed: list[tuple[datetime, str, Mapping[str, Any]]] = []
@@ -333,7 +361,7 @@ def step(
                 f"record {ident} skipped: created_at {record.get('created_at')!r} is not a timestamp"
             )
             continue
-        if isinstance(ident, str) and created >= since:
+        if isinstance(ident, str) and created >= lower:
             listed.append((created, ident, record))
     listed.sort(key=lambda item: (item[0], item[1]))
 
@@ -374,11 +402,12 @@ def step(
             )
             settled.update({ident: created for created, ident in waiting})
             new_since = listed[-1][0]
-    new_seen = {ident for ident, created in settled.items() if created >= new_since}
+    keep_from = new_since - timedelta(seconds=LATE_WINDOW)
+    new_seen = {ident for ident, created in settled.items() if created >= keep_from}
     if truncated:  # records past the cut were not listed: keep what was known about them
         listed_ids = {ident for _, ident, _ in listed}
         new_seen |= {ident for ident in seen if ident not in listed_ids}
-    out.mark = Mark(format_timestamp(new_since), tuple(sorted(new_seen)))
+    out.mark = Mark(format_timestamp(new_since), tuple(sorted(new_seen)), mark.start)
     return out
 
 

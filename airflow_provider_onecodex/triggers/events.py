@@ -119,9 +119,12 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
         subscribers[id(self)] = _floor_of(mark)
         try:
             async for batch in shared_stream:
-                floor = batch.get("floor")
-                since = mark.since_time
-                if floor is not None and since is not None and watching.as_time(floor) > since:
+                floor, mine = batch.get("floor"), _floor_of(mark)
+                if (
+                    floor is not None
+                    and mine is not None
+                    and watching.as_time(floor) > watching.as_time(mine)
+                ):
                     continue  # listed before this watcher joined: the next poll starts at its mark
                 result = self._advance(mark, batch)
                 for note in result.notes:
@@ -259,7 +262,7 @@ def _stop(conn_id: str, resource: str, host: str, exc: Exception) -> NoReturn:
 
 def _floor_of(mark: Mark) -> str | None:
     """What a subscriber needs listed: from its ``since`` (``None`` for event watches)."""
-    return mark.since if mark.since_time is not None else None
+    return watching.listing_from(mark) if mark.since_time is not None else None
 
 
 def _now() -> datetime:

@@ -23,6 +23,9 @@ def sample(ident: str, seconds: float, status: str = "available", **extra: objec
     return {"id": ident, "created_at": at(seconds), "status": status, **extra}
 
 
+START = w.first_mark(None, T0)
+
+
 def new_samples(mark: w.Mark, records: list[dict], **kwargs: object) -> w.Step:
     kwargs.setdefault("now", NOW)
     return w.step(mark, records, rule=w.sample_rule("available"), payload=w.sample_payload, **kwargs)
@@ -41,8 +44,8 @@ def test_listing_query_is_created_at_gte_oldest_first():
 
 
 def test_first_mark_is_now_unless_start_from():
-    assert w.first_mark(None, T0) == w.Mark(at(0))
-    assert w.first_mark(w.validate_start_from("2026-05-01T14:00:00+02:00"), NOW) == w.Mark(at(0))
+    assert w.first_mark(None, T0) == w.Mark(at(0), (), at(0))
+    assert w.first_mark(w.validate_start_from("2026-05-01T14:00:00+02:00"), NOW) == w.Mark(at(0), (), at(0))
 
 
 @pytest.mark.parametrize("bad", ["yesterday", "2026-13-01T00:00:00Z", datetime(2026, 1, 1)])
@@ -52,14 +55,14 @@ def test_bad_start_from_is_refused(bad):
 
 
 def test_records_sharing_a_timestamp_are_not_dropped():
-    mark = w.Mark(at(0))
+    mark = START
     first = new_samples(mark, [sample(hexid(1), 5), sample(hexid(2), 5)])
     assert fired(first) == [hexid(1), hexid(2)]
-    assert first.mark == w.Mark(at(5), (hexid(1), hexid(2)))
+    assert first.mark == w.Mark(at(5), (hexid(1), hexid(2)), at(0))
     # a third sample with the same created_at shows up on the next poll (>= re-lists the tie)
     second = new_samples(first.mark, [sample(hexid(2), 5), sample(hexid(3), 5), sample(hexid(1), 5)])
     assert fired(second) == [hexid(3)]
-    assert second.mark == w.Mark(at(5), (hexid(1), hexid(2), hexid(3)))
+    assert second.mark == w.Mark(at(5), (hexid(1), hexid(2), hexid(3)), at(0))
     # nothing new: nothing fires, the mark stays
     assert (
         new_samples(second.mark, [sample(hexid(3), 5), sample(hexid(1), 5), sample(hexid(2), 5)]).events == []
@@ -70,20 +73,31 @@ def test_ids_carry_no_order():
     ids = [hexid(n) for n in (0xFFFF, 0x1, 0xABCDEF, 0x42)]  # created in this order
     records = [sample(ident, seconds) for seconds, ident in enumerate(ids, start=1)]
     random.Random(3).shuffle(records)
-    result = new_samples(w.Mark(at(0)), records)
+    result = new_samples(START, records)
     assert fired(result) == ids
-    assert result.mark == w.Mark(at(4), (ids[-1],))
+    assert result.mark == w.Mark(at(4), tuple(sorted(ids)), at(0))  # seen: the late window's ids
 
 
-def test_records_before_the_mark_are_ignored():
-    result = new_samples(w.Mark(at(10)), [sample(hexid(1), 9), sample(hexid(2), 10)])
+def test_records_created_before_the_start_are_never_news():
+    result = new_samples(w.first_mark(at(10), NOW), [sample(hexid(1), 9), sample(hexid(2), 10)])
     assert fired(result) == [hexid(2)]
+
+
+def test_a_record_visible_late_is_still_seen_within_the_late_window():
+    first = new_samples(START, [sample(hexid(1), 200), sample(hexid(2), 300)])
+    assert w.listing_from(first.mark) == at(300 - w.LATE_WINDOW)
+    # committed late: created before the mark, listed only now
+    late = [sample(hexid(3), 250), sample(hexid(4), 300 - w.LATE_WINDOW - 1)]
+    second = new_samples(first.mark, [*late, sample(hexid(2), 300), sample(hexid(1), 200)])
+    assert fired(second) == [hexid(3)]  # hexid(4) is older than the window: not listed by a poll
+    assert second.mark.since == at(300)
+    assert new_samples(second.mark, [sample(hexid(3), 250), sample(hexid(2), 300)]).events == []
 
 
 def test_a_burst_of_500_fires_once_each_in_created_at_order():
     records = [sample(hexid(n + 1), 1 + n // 7) for n in range(500)]  # 7 per timestamp
     random.Random(1).shuffle(records)
-    result = new_samples(w.Mark(at(0)), records)
+    result = new_samples(START, records)
     assert len(result.events) == 500 == len(set(fired(result)))
     assert [e["created_at"] for e in result.events] == sorted(e["created_at"] for e in result.events)
     again = new_samples(result.mark, [r for r in records if r["created_at"] >= result.mark.since])
@@ -92,7 +106,7 @@ def test_a_burst_of_500_fires_once_each_in_created_at_order():
 
 def test_a_cut_listing_continues_where_it_stopped():
     records = sorted((sample(hexid(n + 1), n // 3) for n in range(30)), key=lambda r: r["created_at"])
-    mark, got = w.Mark(at(0)), []
+    mark, got = START, []
     for _ in range(10):
         listing = [r for r in records if r["created_at"] >= mark.since][:8]  # server cuts at 8
         result = new_samples(mark, listing, truncated=len(listing) == 8)
@@ -102,18 +116,18 @@ def test_a_cut_listing_continues_where_it_stopped():
 
 
 def test_a_record_on_its_way_pins_the_mark_and_fires_when_ready():
-    mark = w.Mark(at(0))
+    mark = START
     first = new_samples(mark, [sample(hexid(1), 1, "importing"), sample(hexid(2), 2)])
     assert fired(first) == [hexid(2)]
-    assert first.mark == w.Mark(at(1), (hexid(2),))
+    assert (first.mark.since, first.mark.seen) == (at(1), (hexid(2),))
     second = new_samples(first.mark, [sample(hexid(1), 1, "available"), sample(hexid(2), 2)])
     assert fired(second) == [hexid(1)]
-    assert second.mark == w.Mark(at(2), (hexid(2),))
+    assert (second.mark.since, set(second.mark.seen)) == (at(2), {hexid(1), hexid(2)})
 
 
 def test_failed_samples_settle_without_firing_and_waiting_has_a_limit():
     result = new_samples(
-        w.Mark(at(0)),
+        START,
         [sample(hexid(1), 1, "failed_validation"), sample(hexid(2), 2, "validating")],
         max_wait=60.0,
     )
@@ -123,7 +137,7 @@ def test_failed_samples_settle_without_firing_and_waiting_has_a_limit():
 
 
 def test_a_malformed_record_is_skipped_with_a_note_not_fired():
-    result = new_samples(w.Mark(at(0)), [sample(hexid(1), 1, "bogus"), {"id": hexid(2), "created_at": "x"}])
+    result = new_samples(START, [sample(hexid(1), 1, "bogus"), {"id": hexid(2), "created_at": "x"}])
     assert result.events == []
     assert len(result.notes) == 2
 
@@ -131,9 +145,9 @@ def test_a_malformed_record_is_skipped_with_a_note_not_fired():
 def test_the_watchers_filter_applies_to_records_that_fire():
     match = compile_where("samples", {"tags": {"$contains": "00000000000000aa"}})
     records = [sample(hexid(1), 1, tags=["00000000000000aa"]), sample(hexid(2), 2, tags=[])]
-    result = new_samples(w.Mark(at(0)), records, match=match)
+    result = new_samples(START, records, match=match)
     assert fired(result) == [hexid(1)]
-    assert result.mark.seen == (hexid(2),)  # settled all the same: not re-examined
+    assert hexid(2) in result.mark.seen  # settled all the same: not re-examined
 
 
 @pytest.mark.parametrize(
@@ -147,7 +161,7 @@ def test_analysis_completion_by_outcome(outcome, expected):
         {"id": "a3", "created_at": at(3), "complete": False, "success": False},
     ]
     result = w.step(
-        w.Mark(at(0)),
+        START,
         records,
         rule=w.analysis_rule(outcome),
         payload=lambda r: w.analysis_payload("alignments", r),
@@ -177,8 +191,9 @@ def test_slim_records_and_payloads_hold_no_links():
 
 
 def test_mark_round_trips_and_corrupt_marks_are_refused():
-    mark = w.Mark(at(3), ("b", "a"))
-    assert w.Mark.from_json(mark.to_json()) == w.Mark(at(3), ("a", "b"))
+    mark = w.Mark(at(3), ("b", "a"), at(0))
+    assert w.Mark.from_json(mark.to_json()) == w.Mark(at(3), ("a", "b"), at(0))
+    assert w.Mark.from_json({"since": at(3), "seen": []}) == w.Mark(at(3))
     for bad in (None, {"since": "nope", "seen": []}, {"since": at(0), "seen": "a"}):
         with pytest.raises(ValueError):
             w.Mark.from_json(bad)
