@@ -16,8 +16,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airflow_provider_onecodex.api.ids import record_id
+from airflow_provider_onecodex.api.news import ref_id
 from airflow_provider_onecodex.api.ops import Listing, Op
-from airflow_provider_onecodex.api.watching import EVENT_MARK, MAX_RECORDS_PER_POLL, Mark, Step, ref_id
+from airflow_provider_onecodex.api.watching import EVENT_MARK, MAX_RECORDS_PER_POLL, Mark, Step
 
 
 def validate_event_types(value: object) -> list[str]:

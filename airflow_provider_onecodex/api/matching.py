@@ -1,7 +1,7 @@
 """A watcher's own ``where`` filter, applied to listed records instead of sent to One Codex.
 
 Watchers of one connection and route share one listing per poll (Airflow 3.3 shared event
-streams), so each watcher's ``where`` is evaluated here, on :func:`~.watching.slim_record`
+streams), so each watcher's ``where`` is evaluated here, on :func:`~.news.slim_record`
 records, with the API's grammar (API reference §4.1) for the fields a watch keeps:
 
 - samples: ``$uri``, ``status``, ``filename``, ``visibility``, ``size``, ``project``, ``owner``,

@@ -21,33 +21,21 @@ timestamp before which every record is settled, plus ``seen``, the ids created a
 - a burst (500 new samples in one interval) is paged through in one listing; a listing cut at
   ``max_records`` advances the mark only to its last record and the next poll goes on from there.
 
-Event watches (``/api/v1/events``, no time to mark) are in :mod:`.events`.
-
-Payloads (:func:`sample_payload`, :func:`analysis_payload`) are small JSON
-objects of ids, status and timestamps; never whole records (``results_uri`` and other pre-signed
-links stay out), never secrets.
+What fires and the payloads sent are in :mod:`.news`; event watches (``/api/v1/events``, no
+time to mark) in :mod:`.events`.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from airflow_provider_onecodex.api.errors import MalformedRecordError
-from airflow_provider_onecodex.api.ids import id_from_uri, record_id
+from airflow_provider_onecodex.api.news import Verdict, slim_record
 from airflow_provider_onecodex.api.ops import Listing, Op
 from airflow_provider_onecodex.api.records import parse_timestamp
-from airflow_provider_onecodex.api.resources import ANALYSIS_RESOURCES
-from airflow_provider_onecodex.api.status import (
-    SAMPLE_FAILED_STATUSES,
-    SAMPLE_PENDING_STATUSES,
-    SAMPLE_READY_STATUS,
-    AnalysisState,
-    completion_of,
-)
 
 #: records per poll before the listing is cut (the next poll continues from the last one)
 MAX_RECORDS_PER_POLL = 10_000
@@ -58,19 +46,8 @@ DEFAULT_MAX_WAIT = 3 * 24 * 3600.0
 LATE_WINDOW = 120.0
 #: longest pause between polls after errors in a row, seconds
 MAX_ERROR_DELAY = 900.0
-SAMPLE_STATUSES = SAMPLE_PENDING_STATUSES | SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS}
-OUTCOMES = ("any", "success", "failure")
-_ERROR_MSG_CHARS = 500
 #: ``Mark.since`` of an event watch once it has listed events (events have no time to mark)
 EVENT_MARK = "listed"
-
-
-class Verdict(enum.Enum):
-    """What one listed record means for a watcher."""
-
-    FIRE = "fire"  # news: emit an event, then settled
-    SETTLE = "settle"  # finished, but not news for this watcher
-    WAIT = "wait"  # still on its way: keep looking at it
 
 
 # -- the mark ------------------------------------------------------------------------------------
@@ -181,138 +158,6 @@ def listing_from(mark: Mark) -> str:
 def listing_query(since: str) -> tuple[dict[str, Any], dict[str, bool]]:
     """``(where, sort)`` of one poll: ``created_at >= since``, oldest first (``false`` = ascending)."""
     return {"created_at": {"$gte": since}}, {"created_at": False}
-
-
-# -- records as the watch keeps them ---------------------------------------------------------------
-
-
-def ref_id(value: object) -> str | None:
-    if isinstance(value, Mapping):
-        value = value.get("$ref") or value.get("$uri")
-    if isinstance(value, str):
-        return id_from_uri(value) or value
-    return None
-
-
-def slim_record(resource: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields a watch decides and filters on, references as bare ids; nothing else.
-
-    Samples: ``id, created_at, updated_at, status, error_msg, filename, size, project, tags,
-    owner, visibility, primary_classification``. Analyses: ``id, created_at, updated_at,
-    complete, success, error_msg, sample, job`` and ``analysis_type``/``tax_id`` when the route
-    sends them. Pre-signed links (``results_uri``...) are never kept.
-    """
-    out: dict[str, Any] = {"id": record_id(dict(record)), "created_at": record.get("created_at")}
-    out["updated_at"] = record.get("updated_at")
-    error_msg = record.get("error_msg")
-    out["error_msg"] = error_msg[:_ERROR_MSG_CHARS] if isinstance(error_msg, str) else error_msg
-    if resource == "samples":
-        for name in ("status", "filename", "size", "visibility"):
-            out[name] = record.get(name)
-        for name in ("project", "owner", "primary_classification"):
-            out[name] = ref_id(record.get(name))
-        tags = record.get("tags")
-        out["tags"] = [t for t in map(ref_id, tags) if t] if isinstance(tags, list) else []
-        return out
-    for name in ("complete", "success"):
-        if name in record:
-            out[name] = record[name]
-    out["sample"], out["job"] = ref_id(record.get("sample")), ref_id(record.get("job"))
-    for name in ("analysis_type", "tax_id"):
-        if name in record:
-            out[name] = record[name]
-    return out
-
-
-# -- what is news ----------------------------------------------------------------------------------
-
-
-def validate_sample_status(value: object) -> str:
-    """The sample ``status`` a new-sample watch fires on (one of the API's statuses)."""
-    if not isinstance(value, str) or value not in SAMPLE_STATUSES:
-        raise ValueError(f"status must be one of {sorted(SAMPLE_STATUSES)}, got {value!r}")
-    return value
-
-
-def validate_outcome(value: object) -> str:
-    if value not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {list(OUTCOMES)}, got {value!r}")
-    return str(value)
-
-
-def sample_rule(status: str) -> Callable[[Mapping[str, Any]], Verdict]:
-    """Fire when a sample's ``status`` is ``status``; settle it once it is final otherwise.
-
-    ``available``, ``failed_validation`` and ``deleted`` are final; the others are on their way.
-    """
-    final = SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS}
-
-    def rule(record: Mapping[str, Any]) -> Verdict:
-        current = record.get("status")
-        if current not in SAMPLE_STATUSES:
-            raise MalformedRecordError(f"sample {record.get('id')}: unknown status {current!r}")
-        if current == status:
-            return Verdict.FIRE
-        return Verdict.SETTLE if current in final else Verdict.WAIT
-
-    return rule
-
-
-def analysis_rule(outcome: str) -> Callable[[Mapping[str, Any]], Verdict]:
-    """Fire when an analysis completes with ``outcome`` (``any``, ``success``, ``failure``),
-    by the one completion rule (:func:`~airflow_provider_onecodex.api.status.completion_of`)."""
-
-    def rule(record: Mapping[str, Any]) -> Verdict:
-        state = completion_of(record, record.get("id")).state
-        if state is AnalysisState.PENDING:
-            return Verdict.WAIT
-        wanted = {"any": True, "success": state is AnalysisState.SUCCEEDED}.get(
-            outcome, state is AnalysisState.FAILED
-        )
-        return Verdict.FIRE if wanted else Verdict.SETTLE
-
-    return rule
-
-
-def payload_id(payload: Mapping[str, Any]) -> str:
-    """The id an event payload is about (``sample_id``, ``analysis_id`` or ``event_id``)."""
-    for name in ("sample_id", "analysis_id", "event_id"):
-        if isinstance(payload.get(name), str) and payload.get("kind") == name.removesuffix("_id"):
-            return str(payload[name])
-    raise ValueError(f"not a watch payload: {payload!r}")
-
-
-def sample_payload(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The asset event ``extra`` of a new sample."""
-    return {
-        "kind": "sample",
-        "sample_id": record.get("id"),
-        "status": record.get("status"),
-        "filename": record.get("filename"),
-        "project_id": record.get("project"),
-        "created_at": record.get("created_at"),
-        "updated_at": record.get("updated_at"),
-    }
-
-
-def analysis_payload(resource: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """The asset event ``extra`` of a completed analysis: ``outcome`` is ``success``/``failure``."""
-    completion = completion_of(record, record.get("id"))
-    out = {
-        "kind": "analysis",
-        "resource": resource,
-        "analysis_id": record.get("id"),
-        "sample_id": record.get("sample"),
-        "job_id": record.get("job"),
-        "outcome": "success" if completion.state is AnalysisState.SUCCEEDED else "failure",
-        "error_msg": completion.error_msg,
-        "created_at": record.get("created_at"),
-        "updated_at": record.get("updated_at"),
-    }
-    for name in ("analysis_type", "tax_id"):
-        if name in record:
-            out[name] = record[name]
-    return out
 
 
 @dataclass
@@ -431,10 +276,3 @@ def error_delay(poll_interval: float, failures_in_a_row: int, retry_after: float
     factor = 2.0 ** min(failures_in_a_row - 1, 3)
     backoff = min(poll_interval * factor, max(MAX_ERROR_DELAY, poll_interval))
     return max(backoff, float(retry_after or 0.0))
-
-
-def analysis_resource(value: object) -> str:
-    """An analyses route (``analyses``, ``alignments``, ``classifications``...)."""
-    if not isinstance(value, str) or value not in ANALYSIS_RESOURCES:
-        raise ValueError(f"resource must be one of {sorted(ANALYSIS_RESOURCES)}, got {value!r}")
-    return value

@@ -22,39 +22,30 @@ at "now" unless ``start_from``. Watchers of one connection, route and ``poll_int
 listing per interval (``shared_stream_key``) and filter it in ``filter_shared_stream``. Transient
 errors back off (:func:`~airflow_provider_onecodex.api.watching.error_delay`); permanent ones
 (401/403...) log an error naming the connection and stop the watcher, and an instance restarted
-within :data:`AUTH_COOLDOWN` seconds waits before asking again. **Airflow 3.2**: no shared
+within :data:`~.event_poll.AUTH_COOLDOWN` seconds waits before asking again. **Airflow 3.2**: no shared
 streams, no asset state store: each trigger polls alone (``run``), its mark in memory.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Hashable
 from contextlib import aclosing, suppress
 from datetime import datetime, timezone
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_onecodex.api import events as event_watch
-from airflow_provider_onecodex.api import watching
-from airflow_provider_onecodex.api.errors import OneCodexAPIError, is_transient
+from airflow_provider_onecodex.api import news, watching
 from airflow_provider_onecodex.api.matching import compile_where
 from airflow_provider_onecodex.api.resources import validate_where
 from airflow_provider_onecodex.api.watching import Mark
+from airflow_provider_onecodex.triggers import event_poll
 
 log = logging.getLogger(__name__)
-
-#: seconds a restarted watcher waits after its connection was refused (401/403...) in this process
-AUTH_COOLDOWN = 300.0
-#: key -> subscriber -> that subscriber's ``since``: the shared poll lists from the oldest one
-_DEMAND: dict[Hashable, dict[int, str | None]] = {}
-#: connection id -> monotonic time of its last permanent failure
-_REFUSED: dict[str, float] = {}
 
 
 def _check_interval(value: object) -> float:
@@ -108,14 +99,16 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
         """One poll loop for the group (Airflow 3.3): yields one listing per interval."""
         trigger = cls(**kwargs)
         key = trigger.shared_stream_key()
-        async for batch in _poll(trigger.onecodex_conn_id, trigger.resource(), trigger.poll_interval, key):
+        async for batch in event_poll.poll(
+            trigger.onecodex_conn_id, trigger.resource(), trigger.poll_interval, key
+        ):
             yield batch
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         """This watcher's events from the group's listings, with its own mark and filter."""
         key = self._demand_key if self._demand_key is not None else self.shared_stream_key()
         mark = await self._load_mark()
-        subscribers = _DEMAND.setdefault(key, {})
+        subscribers = event_poll.DEMAND.setdefault(key, {})
         subscribers[id(self)] = _floor_of(mark)
         try:
             async for batch in shared_stream:
@@ -132,10 +125,10 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
                 handed: list[str] = []
                 try:
                     for payload in result.events:
-                        handed.append(watching.payload_id(payload))
+                        handed.append(news.payload_id(payload))
                         yield TriggerEvent(payload)
                         handed.pop()  # the consumer came back for more: it has this one
-                        mark = mark.with_seen([watching.payload_id(payload)])
+                        mark = mark.with_seen([news.payload_id(payload)])
                 finally:
                     if handed:  # closed at a yield: the event went out, keep it settled
                         await self._save_mark(mark.with_seen(handed))
@@ -146,12 +139,12 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
         finally:
             subscribers.pop(id(self), None)
             if not subscribers:
-                _DEMAND.pop(key, None)
+                event_poll.DEMAND.pop(key, None)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Standalone loop (Airflow 3.2, or no shared stream): this watcher polls on its own."""
         self._demand_key = ("onecodex-watch-alone", id(self))
-        stream = _poll(self.onecodex_conn_id, self.resource(), self.poll_interval, self._demand_key)
+        stream = event_poll.poll(self.onecodex_conn_id, self.resource(), self.poll_interval, self._demand_key)
         filtered = cast(AsyncGenerator[TriggerEvent, None], self.filter_shared_stream(stream))
         async with aclosing(stream), aclosing(filtered) as events:
             async for event in events:
@@ -203,63 +196,6 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
                 await store.aset(self.state_key(), mark.to_json())
 
 
-async def _poll(
-    conn_id: str, resource: str, poll_interval: float, key: Hashable
-) -> AsyncGenerator[dict[str, Any], None]:
-    """List ``resource`` once per ``poll_interval`` seconds from the oldest mark of the
-    subscribers of ``key``; yield ``{"floor", "records", "truncated"}`` (records slim)."""
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
-
-    refused_at = _REFUSED.get(conn_id)
-    if refused_at is not None and (wait := refused_at + AUTH_COOLDOWN - time.monotonic()) > 0:
-        log.error("One Codex connection %r was refused %.0f s ago; waiting %.0f s before trying again",
-                  conn_id, AUTH_COOLDOWN - wait, wait)  # fmt: skip
-        await asyncio.sleep(wait)
-    hook = OneCodexAsyncHook(conn_id)
-    failures, host = 0, "its host"
-    try:
-        while True:
-            floor: str | None = None
-            if resource != "events":
-                marks = [m for m in _DEMAND.get(key, {}).values() if m is not None]
-                if not marks:  # no subscriber has read its mark yet
-                    await asyncio.sleep(min(poll_interval, 0.2))
-                    continue
-                floor = min(marks, key=watching.as_time)
-            try:
-                host = (await hook.aget_client()).config.base_url
-                if floor is None:
-                    records, truncated = await hook.list_events()
-                else:
-                    records, truncated = await hook.list_created_since(resource, floor)
-            except OneCodexAPIError as exc:
-                if not (is_transient(exc) or exc.throttled):
-                    _stop(conn_id, resource, host, exc)
-                failures += 1
-                delay = watching.error_delay(poll_interval, failures, exc.retry_after)
-                log.warning(
-                    "One Codex watch of %s: poll failed (%s); next poll in %.0f s", resource, exc, delay
-                )
-                await asyncio.sleep(delay)
-                continue
-            except Exception as exc:  # no such connection, a bad host or key format...
-                _stop(conn_id, resource, host, exc)
-            failures = 0
-            yield {"floor": floor, "records": records, "truncated": truncated}
-            await asyncio.sleep(poll_interval)
-    finally:
-        await hook.aclose()
-
-
-def _stop(conn_id: str, resource: str, host: str, exc: Exception) -> NoReturn:
-    """Log why the watch cannot go on, remember it (restarts wait), and end the watch with ``exc``."""
-    _REFUSED[conn_id] = time.monotonic()
-    log.error("One Codex watch of %s on connection %r (%s) stops: %s. Fix the connection (API key, "
-              "host); until then a restarted watcher asks at most every %.0f s.",
-              resource, conn_id, host, exc, AUTH_COOLDOWN)  # fmt: skip
-    raise exc
-
-
 def _floor_of(mark: Mark) -> str | None:
     """What a subscriber needs listed: from its ``since`` (``None`` for event watches)."""
     return watching.listing_from(mark) if mark.since_time is not None else None
@@ -295,9 +231,9 @@ class OneCodexNewSampleTrigger(_OneCodexWatchTrigger):
         super().__init__(onecodex_conn_id, poll_interval)
         self.where = validate_where(where)
         self._match = compile_where("samples", self.where)
-        self.status = watching.validate_sample_status(status)
+        self.status = news.validate_sample_status(status)
         self.start_from = watching.validate_start_from(start_from)
-        self._rule = watching.sample_rule(self.status)
+        self._rule = news.sample_rule(self.status)
 
     def resource(self) -> str:
         return "samples"
@@ -309,7 +245,7 @@ class OneCodexNewSampleTrigger(_OneCodexWatchTrigger):
         return watching.first_mark(self.start_from, _now())
 
     def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
-        return watching.step(mark, batch["records"], rule=self._rule, payload=watching.sample_payload,
+        return watching.step(mark, batch["records"], rule=self._rule, payload=news.sample_payload,
                              match=self._match, now=_now(), truncated=batch["truncated"])  # fmt: skip
 
 
@@ -343,12 +279,12 @@ class OneCodexAnalysisCompletedTrigger(_OneCodexWatchTrigger):
         start_from: str | datetime | None = None,
     ) -> None:
         super().__init__(onecodex_conn_id, poll_interval)
-        self._resource = watching.analysis_resource(resource)
+        self._resource = news.analysis_resource(resource)
         self.where = validate_where(where)
         self._match = compile_where(self._resource, self.where)
-        self.outcome = watching.validate_outcome(outcome)
+        self.outcome = news.validate_outcome(outcome)
         self.start_from = watching.validate_start_from(start_from)
-        self._rule = watching.analysis_rule(self.outcome)
+        self._rule = news.analysis_rule(self.outcome)
 
     def resource(self) -> str:
         return self._resource
@@ -362,7 +298,7 @@ class OneCodexAnalysisCompletedTrigger(_OneCodexWatchTrigger):
 
     def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
         return watching.step(mark, batch["records"], rule=self._rule, match=self._match, now=_now(),
-                             payload=lambda r: watching.analysis_payload(self._resource, r),
+                             payload=lambda r: news.analysis_payload(self._resource, r),
                              truncated=batch["truncated"])  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from airflow_provider_onecodex.api import events as ev
+from airflow_provider_onecodex.api import news
 from airflow_provider_onecodex.api import watching as w
 from airflow_provider_onecodex.api.matching import compile_where
 
@@ -28,7 +29,7 @@ START = w.first_mark(None, T0)
 
 def new_samples(mark: w.Mark, records: list[dict], **kwargs: object) -> w.Step:
     kwargs.setdefault("now", NOW)
-    return w.step(mark, records, rule=w.sample_rule("available"), payload=w.sample_payload, **kwargs)
+    return w.step(mark, records, rule=news.sample_rule("available"), payload=news.sample_payload, **kwargs)
 
 
 def fired(result: w.Step) -> list[str]:
@@ -163,8 +164,8 @@ def test_analysis_completion_by_outcome(outcome, expected):
     result = w.step(
         START,
         records,
-        rule=w.analysis_rule(outcome),
-        payload=lambda r: w.analysis_payload("alignments", r),
+        rule=news.analysis_rule(outcome),
+        payload=lambda r: news.analysis_payload("alignments", r),
         now=NOW,
     )
     assert [e["analysis_id"] for e in result.events] == expected
@@ -182,9 +183,9 @@ def test_slim_records_and_payloads_hold_no_links():
         "job": {"$ref": "/api/v1/jobs/1111111111111111"},
         "results_uri": "https://bucket.s3.amazonaws.com/x?X-Amz-Signature=secret",
     }
-    slim = w.slim_record("classifications", record)
+    slim = news.slim_record("classifications", record)
     assert "results_uri" not in slim
-    payload = w.analysis_payload("classifications", slim)
+    payload = news.analysis_payload("classifications", slim)
     assert payload["sample_id"] == "fedcba9876543210"
     assert payload["outcome"] == "success"
     assert "Signature" not in str(payload)

@@ -17,7 +17,7 @@ import pytest
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_onecodex.api.errors import OneCodexAuthError
-from airflow_provider_onecodex.triggers import events as trigger_module
+from airflow_provider_onecodex.triggers import event_poll
 from airflow_provider_onecodex.triggers.events import (
     OneCodexAnalysisCompletedTrigger,
     OneCodexNewSampleTrigger,
@@ -219,7 +219,7 @@ async def test_watchers_share_one_listing_per_interval(onecodex_simulator, oneco
     assert 1 <= polls <= intervals + 1, (polls, intervals)  # one listing per interval, not ten
     for n, t in enumerate(triggers):
         await manager.unsubscribe(n, t.shared_stream_key())
-    assert not trigger_module._DEMAND
+    assert not event_poll.DEMAND
 
 
 async def test_transient_errors_back_off_honouring_retry_after(onecodex_simulator, onecodex_connection):
@@ -243,8 +243,8 @@ async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
     onecodex_simulator, onecodex_connection, caplog, monkeypatch
 ):
     onecodex_connection(password="0" * 32, max_retries=0)
-    monkeypatch.setattr(trigger_module, "_REFUSED", {})
-    monkeypatch.setattr(trigger_module, "AUTH_COOLDOWN", 1.0)
+    monkeypatch.setattr(event_poll, "REFUSED", {})
+    monkeypatch.setattr(event_poll, "AUTH_COOLDOWN", 1.0)
     state = onecodex_simulator.state
     with caplog.at_level(logging.ERROR), pytest.raises(OneCodexAuthError):
         await collect(new_sample_trigger().run(), 1)
@@ -266,11 +266,11 @@ async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
 async def test_a_missing_connection_stops_the_watcher_with_its_name(onecodex_simulator, caplog, monkeypatch):
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    monkeypatch.setattr(trigger_module, "_REFUSED", {})
+    monkeypatch.setattr(event_poll, "REFUSED", {})
     with caplog.at_level(logging.ERROR), pytest.raises(AirflowNotFoundException):
         await collect(OneCodexNewSampleTrigger("no_such_conn", poll_interval=FAST).run(), 1)
     assert "connection 'no_such_conn'" in caplog.text
-    assert "no_such_conn" in trigger_module._REFUSED
+    assert "no_such_conn" in event_poll.REFUSED
 
 
 def test_serialize_round_trip_and_state_key():
