@@ -13,10 +13,8 @@ from airflow.sdk import BaseHook
 from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.config import ClientConfig
-from airflow_provider_onecodex.api.events import poll_events
 from airflow_provider_onecodex.api.ops import Op, T
 from airflow_provider_onecodex.api.records import Sample
-from airflow_provider_onecodex.api.watching import poll_records
 from airflow_provider_onecodex.hooks.analyses import OneCodexAnalysesHook
 from airflow_provider_onecodex.hooks.base import OneCodexConnection, config_of
 from airflow_provider_onecodex.hooks.files import OneCodexFilesHook
@@ -89,13 +87,3 @@ class OneCodexAsyncHook(OneCodexConnection):
     async def list_by_ids(self, resource: str, ids: list[str]) -> list[dict[str, Any]]:
         """:meth:`OneCodexHook.list_by_ids` (the poller's batched poll)."""
         return await self.run(list_by_ids(resource, ids))
-
-    async def list_created_since(self, resource: str, since: str) -> tuple[list[dict[str, Any]], bool]:
-        """Slim records of ``GET /api/v1/<resource>`` created at or after ``since`` (RFC 3339),
-        oldest first, and whether the listing was cut (the event triggers' poll)."""
-        return await self.run(poll_records(resource, since))
-
-    async def list_events(self) -> tuple[list[dict[str, Any]], bool]:
-        """Every retained ``GET /api/v1/events`` record as a small payload, and whether the listing
-        was cut (the webhook-events trigger's poll)."""
-        return await self.run(poll_events())

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncGenerator, Hashable
 from typing import Any, NoReturn
 
+from airflow_provider_onecodex.api import events as event_watch
 from airflow_provider_onecodex.api import watching
 from airflow_provider_onecodex.api.errors import OneCodexAPIError, is_transient
 
@@ -51,10 +52,8 @@ async def poll(
                 floor = min(marks, key=watching.as_time)
             try:
                 host = (await hook.aget_client()).config.base_url
-                if floor is None:
-                    records, truncated = await hook.list_events()
-                else:
-                    records, truncated = await hook.list_created_since(resource, floor)
+                op = event_watch.poll_events() if floor is None else watching.poll_records(resource, floor)
+                records, truncated = await hook.run(op)
             except OneCodexAPIError as exc:
                 if not (is_transient(exc) or exc.throttled):
                     stop(conn_id, resource, host, exc)
