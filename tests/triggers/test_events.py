@@ -137,6 +137,19 @@ async def test_a_sample_that_waited_is_not_fired_again_after_a_restart(
     await nothing_more(again.run(), 0.6)
 
 
+async def test_without_a_state_store_a_restart_starts_at_now(onecodex_simulator, onecodex_connection):
+    """Airflow 3.2 (no asset_state_store): the mark lives in memory; what appeared while no
+    trigger ran is not news to a new instance (the documented 3.2 behaviour)."""
+    state = onecodex_simulator.state
+    state.add_sample("while-down.fastq")
+    trigger = new_sample_trigger()
+    assert getattr(trigger, "asset_state_store", None) is None
+    pending = asyncio.ensure_future(collect(trigger.run(), 1))
+    await asyncio.sleep(0.3)
+    after = state.add_sample("after.fastq")
+    assert [e["sample_id"] for e in await pending] == [after]
+
+
 async def test_start_from_reaches_back(onecodex_simulator, onecodex_connection):
     events = await collect(new_sample_trigger(start_from="2000-01-01T00:00:00Z").run(), 2)
     assert {e["sample_id"] for e in events} <= set(onecodex_simulator.state.samples)
