@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKDIR = ROOT / ".demo-events"
 sys.path.insert(0, str(ROOT))  # the Airflow process helpers live with the end-to-end tests
 
-from tests.e2e_airflow._event_stack import DAG_ID, EventStack, event_stack  # noqa: E402
+from tests.e2e.airflow._event_stack import DAG_ID, EventStack, event_stack  # noqa: E402
 
 
 def qc_lines(stack: EventStack, run_id: str) -> Any:

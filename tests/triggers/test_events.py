@@ -1,7 +1,7 @@
 """Event triggers for AssetWatchers, over real HTTP against the simulator.
 
 The mark store here is a dict with the ``aget``/``aset`` of Airflow's asset state store accessor;
-the real one (through a real triggerer) is exercised in tests/e2e_airflow/test_event_scheduling.py.
+the real one (through a real triggerer) is exercised in tests/e2e/airflow/test_event_scheduling.py.
 """
 
 from __future__ import annotations
