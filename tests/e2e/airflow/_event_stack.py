@@ -106,7 +106,7 @@ class EventStack:
         runs = self.runs()
         return runs if test(runs) else None
 
-    def wait_runs(self, count: int, timeout: float = 90) -> list[dict[str, Any]]:
+    def wait_runs(self, count: int, timeout: float = 150) -> list[dict[str, Any]]:
         return wait_for(
             f"{count} runs of {DAG_ID}",
             lambda: self._runs_if(lambda runs: len(runs) >= count),

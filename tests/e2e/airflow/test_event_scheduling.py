@@ -44,7 +44,7 @@ def test_new_samples_start_one_run_each_across_a_triggerer_restart(tmp_path: Pat
 
         stack.comps.items.remove(stack.triggerer)
         stack.triggerer = stack.start_triggerer()
-        runs = stack.wait_runs(2, timeout=120)
+        runs = stack.wait_runs(2, timeout=180)
         assert [r["sample_ids"] for r in runs] == [[a], [c]]
 
         b = stack.add_sample("B.fastq.gz")
@@ -61,7 +61,7 @@ def test_new_samples_start_one_run_each_across_a_triggerer_restart(tmp_path: Pat
         wait_for(
             "the triggerer to log that the watcher stopped",
             lambda: "stops: One Codex API error 401" in stack.triggerer.output(),
-            timeout=30,
+            timeout=60,
             on_fail=lambda: stack.triggerer.tail(60),
         )
         refused = stack.sample_listings()
