@@ -94,9 +94,7 @@ def test_async_client_runs_the_same_operation(monkeypatch):
         return httpx.Response(200, json=[{"$uri": "/api/v1/alignments/a"}, {"$uri": "/api/v1/alignments/b"}])
 
     real = httpx.AsyncClient
-    monkeypatch.setattr(
-        httpx, "AsyncClient", lambda **kw: real(transport=httpx.MockTransport(handler), **kw)
-    )
+    monkeypatch.setattr(httpx, "AsyncClient", lambda **kw: real(transport=httpx.MockTransport(handler), **kw))
 
     async def main():
         async with AsyncOneCodexClient(ClientConfig(api_key=KEY, base_url=BASE)) as client:

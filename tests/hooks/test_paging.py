@@ -144,7 +144,12 @@ def test_a_500_on_page_2_raises_rather_than_returning_page_1(sim, connect, max_r
 
     fail_page_2()
     with pytest.raises(OneCodexServerError):
-        run_async(connect, sim, lambda h: h.list_records("alignments", sort=SORT, per_page=2), max_retries=max_retries)
+        run_async(
+            connect,
+            sim,
+            lambda h: h.list_records("alignments", sort=SORT, per_page=2),
+            max_retries=max_retries,
+        )
     assert sim.state.count(ALIGNMENTS) == 2 + max_retries
 
     fail_page_2()

@@ -154,7 +154,9 @@ def test_no_secret_in_logs_errors_xcom_templates_trigger_kwargs_or_events(
     async def async_listing():
         hook = OneCodexAsyncHook(good)
         try:
-            return await hook.list_records("alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}})
+            return await hook.list_records(
+                "alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}}
+            )
         finally:
             await hook.aclose()
 

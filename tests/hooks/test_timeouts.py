@@ -79,7 +79,9 @@ def test_async_hook_gives_up_after_the_read_timeout_on_get_and_on_page_two(done_
         return await hook.get_record("alignments", GOOD_ID)
 
     async def listing():
-        return await hook.list_records("alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}}, sort=SORT, per_page=2)
+        return await hook.list_records(
+            "alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}}, sort=SORT, per_page=2
+        )
 
     async def main():
         try:

@@ -175,7 +175,12 @@ TABLE: list[Row] = [
         "alignment_id",
         GOOD_ID.upper(),
     ),
-    ("async hook sort value", lambda e: e.ahook().list_records("alignments", sort={"created_at": "up"}), "sort", "'up'"),
+    (
+        "async hook sort value",
+        lambda e: e.ahook().list_records("alignments", sort={"created_at": "up"}),
+        "sort",
+        "'up'",
+    ),
     ("async hook where list", lambda e: e.ahook().list_records("samples", where=["a"]), "where", "['a']"),
     # -- sensors, after templating -----------------------------------------------------------
     (
