@@ -69,8 +69,9 @@ class EventStack:
         return response.json()  # type: ignore[no-any-return]
 
     def sample_listings(self) -> int:
-        """``GET /api/v1/samples`` requests so far (the watcher's polls)."""
-        return int(self.sim.state.count("/api/v1/samples", method="GET"))
+        """``GET /api/v1/samples`` listings so far: the watcher's polls (not the sensors' GETs of
+        one sample, ``/api/v1/samples/<id>``)."""
+        return sum(1 for r in self.sim.state.requests if r.method == "GET" and r.path == "/api/v1/samples")
 
     # -- the Airflow side ------------------------------------------------------------------------
 
