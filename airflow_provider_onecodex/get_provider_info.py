@@ -27,7 +27,10 @@ def get_provider_info() -> dict[str, object]:
         "operators": [
             {
                 "integration-name": "One Codex",
-                "python-modules": ["airflow_provider_onecodex.operators.onecodex"],
+                "python-modules": [
+                    "airflow_provider_onecodex.operators.onecodex",
+                    "airflow_provider_onecodex.operators.jobs",
+                ],
             }
         ],
         "sensors": [

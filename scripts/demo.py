@@ -9,6 +9,8 @@ did not behave as designed.
 Then, on a fresh simulator, it runs ``onecodex_sample_workflow`` (QC of the samples created in the
 last day: a1b2c3d4e5f60718 gets "review" for its failed alignment, d4e5f60718293a4b "pass") and reads
 the verdicts back from the simulator's API: metadata ``custom.qc_verdict`` and a ``qc-*`` tag.
+Last, ``onecodex_run_alignment`` starts an alignment of a1b2c3d4e5f60718 against tax_id 1280
+through ``POST /jobs/{id}/run``, waits deferred, fetches it; the demo checks one analysis was made.
 """
 
 from __future__ import annotations
@@ -195,6 +197,38 @@ def run_sample_workflow(env: dict[str, str], url: str, api_key: str) -> list[str
     return check_sample_run(env, url, api_key)
 
 
+RUN_DAG = "onecodex_run_alignment"
+ALIGNMENT_JOB = "1d0b0000000000a1"  # "Alignment Run" in the demo scenario
+
+
+def run_alignment_workflow(env: dict[str, str], url: str, api_key: str) -> list[str]:
+    """Start an alignment through the API, wait (deferred), fetch; check exactly one run was made."""
+    print(f"\n== airflow dags test {RUN_DAG}  (log: .airflow/{RUN_DAG}.log)")
+    session = requests.Session()
+    session.auth = (api_key, "")
+    where = json.dumps({"job": ALIGNMENT_JOB, "sample": "a1b2c3d4e5f60718"})
+    listing = f"{url}/api/v1/analyses"
+    before = {a["$uri"] for a in session.get(listing, params={"where": where}, timeout=10).json()}
+    started = time.monotonic()
+    with open(HOME / f"{RUN_DAG}.log", "w") as log:
+        run = subprocess.run(["airflow", "dags", "test", RUN_DAG], env=env, stdout=log, stderr=subprocess.STDOUT)
+    print(f"   exit code {run.returncode} after {time.monotonic() - started:.0f} s")
+    result = read_run(RUN_DAG, env, ["summarize"])
+    print(f"  run {result['run_state']}")
+    for task_id, state in sorted(result["states"].items()):
+        print(f"  {task_id:28} {state}")
+    problems = [f"{RUN_DAG}: {t} ended {s}" for t, s in result["states"].items() if s != "success"]
+    summary = result["xcoms"].get("summarize") or {}
+    new = {a["$uri"] for a in session.get(listing, params={"where": where}, timeout=10).json()} - before
+    print(f"  started analysis {summary.get('analysis_id')}: {summary.get('status')} "
+          f"(tax_id {summary.get('tax_id')}, job_args {summary.get('job_args')})")  # fmt: skip
+    if new != {f"/api/v1/analyses/{summary.get('analysis_id')}"}:
+        problems.append(f"{RUN_DAG}: expected exactly the started analysis to be new, got {sorted(new)}")
+    if summary.get("status") != "succeeded" or summary.get("tax_id") != "1280":
+        problems.append(f"{RUN_DAG}: summary {summary}")
+    return problems
+
+
 def main() -> int:
     HOME.mkdir(exist_ok=True)
     api_key = secrets.token_hex(16)  # a fresh 32-character key for this demo only
@@ -223,6 +257,7 @@ def main() -> int:
         sim.wait(timeout=10)
         sim, url = start_simulator(api_key)
         problems += run_sample_workflow(airflow_env(url, api_key), url, api_key)
+        problems += run_alignment_workflow(airflow_env(url, api_key), url, api_key)
     finally:
         sim.terminate()
         try:
@@ -237,6 +272,7 @@ def main() -> int:
         return 1
     print("\nDemo OK: every alignment was waited on; the failed one is reported with its error_msg.")
     print("         The sample workflow's QC verdicts are in One Codex (metadata and tags).")
+    print("         The alignment run started exactly one analysis and waited for it.")
     return 0
 
 

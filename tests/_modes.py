@@ -6,7 +6,8 @@ without a scheduler.
   raising ``AirflowRescheduleException``, with a fake ``ti`` that knows the first try's start;
 - deferrable: ``execute`` raises ``TaskDeferred``; the trigger is rebuilt from its JSON-encoded
   ``serialize()`` output (as the triggerer does), run to its first event, and a fresh sensor
-  resumes through Airflow's ``resume_execution(method_name, {"event": payload}, context)``.
+  resumes through Airflow's ``resume_execution(method_name, {**defer_kwargs, "event": payload},
+  context)`` (the triggerer adds the event to the deferral's kwargs).
 
 The ``drive`` and ``waits`` fixtures (tests/conftest.py) hand these out.
 """
@@ -38,10 +39,22 @@ class Result:
         return cls(exc_type=type(exc), message=str(exc))
 
 
+class FakeStore(dict):  # type: ignore[type-arg]
+    """Airflow 3.3's ``task_state_store`` (``get``/``set``), in memory: survives reschedules and
+    retries when the same object is passed to every try."""
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key, default)
+
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        self[key] = value
+
+
 class FakeTI:
     """The part of a task instance that reschedule mode reads: when the first try started."""
 
     def __init__(self) -> None:
+        self.stats_tags: dict[str, str] = {}  # ResumableJobMixin tags its metrics with them
         self.first_try_start: datetime.datetime | None = None
         self.rescheduled = False
         self.reschedules = 0
@@ -132,14 +145,17 @@ class Waits:
             payload = json.loads(json.dumps(event.payload))
             self.events.append(payload)
             resumed = make(deferrable=True)
-            return resumed.resume_execution(deferred.method_name, {"event": payload}, context)
+            next_kwargs = {**json.loads(json.dumps(deferred.kwargs or {})), "event": payload}
+            return resumed.resume_execution(deferred.method_name, next_kwargs, context)
 
 
-def run_mode(mode: str, make: Callable[..., Any], max_tries: int = 200) -> Result:
+def run_mode(
+    mode: str, make: Callable[..., Any], max_tries: int = 200, context: dict[str, Any] | None = None
+) -> Result:
     """Run the sensor built by ``make(**mode_kwargs)`` to its end in ``mode`` (see :class:`Waits`);
     how it ended as a :class:`Result`. A failure of the driver itself is raised."""
     try:
-        return Result(xcom=Waits().run(make, mode, max_tries=max_tries))
+        return Result(xcom=Waits().run(make, mode, context=context, max_tries=max_tries))
     except AssertionError:
         raise
     except Exception as exc:

@@ -23,7 +23,7 @@ from airflow_provider_onecodex.api.http import (
     policy_for,
     request_headers,
 )
-from airflow_provider_onecodex.api.ops import ApiCall, Effect, FetchUrl, Listing, Op, T, arun_op
+from airflow_provider_onecodex.api.ops import ApiCall, Effect, FetchUrl, Listing, Op, Sleep, T, arun_op
 from airflow_provider_onecodex.api.paging import all_pages
 
 
@@ -105,6 +105,9 @@ class AsyncOneCodexClient:
 
             with Downloader(self.config.timeout, self.config.retry) as downloader:
                 return await asyncio.to_thread(downloader.fetch_bytes, effect.url)
+        if isinstance(effect, Sleep):
+            await self._sleep(effect.seconds)
+            return None
         raise TypeError(f"not an effect: {effect!r}")
 
     async def run(self, op: Op[T]) -> T:

@@ -24,7 +24,7 @@ from airflow_provider_onecodex.api.http import (
     policy_for,
     request_headers,
 )
-from airflow_provider_onecodex.api.ops import ApiCall, Effect, FetchUrl, Listing, Op, T, run_op
+from airflow_provider_onecodex.api.ops import ApiCall, Effect, FetchUrl, Listing, Op, Sleep, T, run_op
 from airflow_provider_onecodex.api.paging import all_pages, next_page, pager_of
 from airflow_provider_onecodex.api.retry import NO_RETRY
 
@@ -133,6 +133,9 @@ class OneCodexClient:
 
             with Downloader(self.config.timeout, self.config.retry) as downloader:
                 return downloader.fetch_bytes(effect.url)
+        if isinstance(effect, Sleep):
+            self._sleep(effect.seconds)
+            return None
         raise TypeError(f"not an effect: {effect!r}")
 
     def run(self, op: Op[T]) -> T:

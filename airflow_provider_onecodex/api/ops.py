@@ -23,7 +23,8 @@ Effects (each executor in :mod:`.client` / :mod:`.async_client` performs them):
 - :class:`ApiCall`: one authenticated request to the One Codex API, with the one retry policy
   (creating POSTs are never resent blindly: ``retry=False`` unless the call says otherwise);
 - :class:`Listing`: every record of a paged listing (``GET /api/v1/<resource>``), as a list;
-- :class:`FetchUrl`: the body of a pre-signed URL, fetched with a plain client (no One Codex auth).
+- :class:`FetchUrl`: the body of a pre-signed URL, fetched with a plain client (no One Codex auth);
+- :class:`Sleep`: wait (e.g. a server's ``Retry-After`` before resending a refused POST).
 """
 
 from __future__ import annotations
@@ -111,7 +112,14 @@ class FetchUrl:
     url: str
 
 
-Effect = ApiCall | Listing | FetchUrl
+@dataclass(frozen=True)
+class Sleep:
+    """Wait ``seconds`` (the executor's sleep: ``time.sleep`` / ``asyncio.sleep``, injectable)."""
+
+    seconds: float
+
+
+Effect = ApiCall | Listing | FetchUrl | Sleep
 Op = Generator[Effect, Any, T]
 
 

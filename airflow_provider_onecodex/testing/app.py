@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from airflow_provider_onecodex.testing import admin_routes, events, file_routes, record_routes
+from airflow_provider_onecodex.testing import admin_routes, events, file_routes, jobs, record_routes
 from airflow_provider_onecodex.testing.fault_layer import FaultLayer
 from airflow_provider_onecodex.testing.faults import Receive, Scope, Send
 from airflow_provider_onecodex.testing.routing import (
@@ -35,6 +35,7 @@ RouterFactory = Callable[[SimulatorState], APIRouter]
 #: every route module, in matching order: the one place a new route module is registered
 ROUTERS: list[RouterFactory] = [
     record_routes.router,
+    jobs.router,
     admin_routes.router,
     events.router,
     file_routes.web_router,

@@ -109,6 +109,12 @@ class FaultLayer:
         self, fault: Fault, scope: Scope, receive: Receive, send: Send, app: ASGIApp, raw_send: Send
     ) -> None:
         # raw_send is uvicorn's own bound method: _reset needs it to reach the transport
+        if fault.after:  # the app acts, its response is lost
+
+            async def discard(message: Message) -> None:
+                return None
+
+            await app(scope, receive, discard)
         if fault.kind == "status":
             await self._error(fault, send)
         elif fault.kind == "reset":

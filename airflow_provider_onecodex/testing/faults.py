@@ -41,6 +41,9 @@ class Fault:
     :param status: HTTP status for ``status`` faults.
     :param body: ``json`` (``{"message", "status"}``), ``html`` (nginx-like page) or ``empty``.
     :param retry_after: ``Retry-After`` header: seconds (int) or an HTTP date string.
+    :param after: ``status`` and ``reset`` only: serve the request first (the server acts, e.g. a
+        run POST creates its analysis), then answer the error or drop the connection instead of
+        the response, as when a proxy or the network fails on the way back.
     """
 
     kind: FaultKind
@@ -50,10 +53,13 @@ class Fault:
     delay: float = 1.0
     hang_for: float = 3600.0
     drop: int = 1
+    after: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
+        if self.after and self.kind not in ("status", "reset"):
+            raise ValueError(f"after=True applies to 'status' and 'reset' faults, not {self.kind!r}")
         if self.body not in get_args(BodyStyle):
             raise ValueError(f"unknown body style {self.body!r}")
         if not 100 <= self.status <= 599:

@@ -57,6 +57,8 @@ class Job:
     #: unpublished custom job (the 1.2.0 client requires the field)
     draft: bool = False
     job_args_schema: dict[str, Any] = field(default_factory=dict)
+    #: what ``POST /jobs/{id}/run`` does (not rendered; see :mod:`airflow_provider_onecodex.testing.jobs`)
+    run: dict[str, Any] | None = None
 
 
 @dataclass

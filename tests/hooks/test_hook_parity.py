@@ -32,7 +32,8 @@ def test_the_async_hook_has_only_what_deferrable_code_calls():
 
 
 def test_public_hook_methods_are_keyword_only_after_their_first_id():
-    positional_ok = {"resource", "analysis_id"}  # get_results(resource, analysis_id), fetch_results(...)
+    # get_results(resource, analysis_id), fetch_results(...), run_job(job_id, sample_id)
+    positional_ok = {"resource", "analysis_id", "job_id"}
     for name in dir(OneCodexHook):
         member = getattr(OneCodexHook, name)
         if name.startswith("_") or not inspect.isfunction(member) or name in {"get_connection", "get_hook"}:
