@@ -34,17 +34,22 @@ def analysis_id(record: dict[str, Any]) -> str:
 
 @task
 def summarize(run: dict[str, Any], alignment: dict[str, Any], results: Any) -> dict[str, Any]:
-    """The started analysis, its outcome, its reference and the size of its results."""
+    """The started analysis, its outcome, its reference, and its coverage (from the results, in
+    XCom or stored: ``summary_of`` reads either form)."""
+    from airflow_provider_onecodex.api.results import summary_of
+
+    stats = summary_of("alignments", results)
     summary = {
         "analysis_id": str(run["$uri"]).rsplit("/", 1)[-1],
         "status": "succeeded" if run.get("success") is True else "failed",
         "tax_id": alignment.get("tax_id"),
         "job_args": run.get("job_args"),
-        "results_keys": sorted(results)[:10] if isinstance(results, dict) else None,
+        "genome_name": stats.get("genome_name"),
+        "average_coverage": stats.get("average_coverage"),
     }
     print(
-        f"One Codex alignment {summary['analysis_id']} against tax_id {summary['tax_id']}: "
-        f"{summary['status']} (results: {summary['results_keys']})"
+        f"One Codex alignment {summary['analysis_id']} against tax_id {summary['tax_id']} "
+        f"({summary['genome_name']}): {summary['status']}, average coverage {summary['average_coverage']}"
     )
     return summary
 

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_onecodex.api.errors import OneCodexError, OneCodexNotFoundError
 from airflow_provider_onecodex.api.ids import record_id, validate_id
@@ -216,15 +216,29 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
 
     # -- ResumableJobMixin -------------------------------------------------------------------
     def execute(self, context: Context) -> Any:
-        self._check_wait_args()
-        self._check_run_args()
-        if self.reschedule and self.wait_for_completion and context.get("task_state_store") is None:
-            # each reschedule runs execute() anew: only the store tells it which analysis it started
-            raise ValueError(
-                "mode='reschedule' needs Airflow 3.3's task_state_store to remember the started "
-                "analysis; on Airflow 3.2 use mode='poke' or deferrable=True"
-            )
-        return self.execute_resumable(context)
+        """Start (or find) the run and wait. Errors a task retry cannot fix (bad arguments, 400,
+        401-404, 409, 422, no or several jobs of that name, several candidate runs) fail the task
+        without retries, as the other operators do; transient ones stay retryable."""
+        from airflow_provider_onecodex.api.errors import retry_cannot_help
+        from airflow_provider_onecodex.api.jobs import DuplicateRunError, JobNotFoundError
+        from airflow_provider_onecodex.operators.base import _failing
+
+        try:
+            self._check_wait_args()
+            self._check_run_args()
+            if self.reschedule and self.wait_for_completion and context.get("task_state_store") is None:
+                # each reschedule runs execute() anew: only the store says which analysis it started
+                raise ValueError(
+                    "mode='reschedule' needs Airflow 3.3's task_state_store to remember the started "
+                    "analysis; on Airflow 3.2 use mode='poke' or deferrable=True"
+                )
+            return self.execute_resumable(context)
+        except AirflowException:
+            raise
+        except Exception as exc:
+            if retry_cannot_help(exc) or isinstance(exc, (JobNotFoundError, DuplicateRunError)):
+                raise _failing(exc, AirflowFailException) from exc.__cause__
+            raise
 
     def submit_job(self, context: Context) -> str:
         """Reuse, adopt, or start the run; returns the analysis id."""

@@ -11,7 +11,7 @@ import datetime
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_onecodex.api.jobs import JobNotFoundError
 from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
@@ -150,8 +150,9 @@ def test_job_by_name_and_not_waiting(sim):
 def test_400_for_a_missing_argument_is_not_resent(sim):
     from airflow_provider_onecodex.api.errors import OneCodexAPIError
 
-    with pytest.raises(OneCodexAPIError, match=r"Missing required argument.*tax_id"):
+    with pytest.raises(OneCodexAPIError, match=r"Missing required argument.*tax_id") as raised:
         operator(job_args={}).execute(context())
+    assert isinstance(raised.value, AirflowFailException)
     assert posts(sim, ALIGNMENT_JOB) == 1 and runs_of(sim, ALIGNMENT_JOB) == [
         a for a in sim.state.analyses.values() if a.job == ALIGNMENT_JOB and a.sample == SAMPLE
     ]
@@ -174,8 +175,9 @@ def test_400_for_a_missing_argument_is_not_resent(sim):
 )
 def test_bad_input_fails_before_any_request(sim, kwargs, error, text):
     args = {"job_id": ALIGNMENT_JOB, "sample_id": SAMPLE, "job_args": {"tax_id": "1280"}, **kwargs}
-    with pytest.raises(error, match=text):
+    with pytest.raises(error, match=text) as raised:
         OneCodexRunJobOperator(task_id="run", **args).execute(context())
+    assert isinstance(raised.value, AirflowFailException)  # no task retries for bad input
     assert sim.state.requests == []
 
 
