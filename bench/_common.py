@@ -60,10 +60,12 @@ def write_scenario(scenario: dict[str, Any]) -> Path:
 class Simulator:
     """The simulator in its own process (see :mod:`bench.simproc`); a context manager."""
 
-    def __init__(self, scenario: dict[str, Any], *, manual_clock: bool = False):
+    def __init__(self, scenario: dict[str, Any], *, manual_clock: bool = False, held_clock: bool = False):
         args = [sys.executable, "-m", "bench.simproc", str(write_scenario(scenario))]
         if manual_clock:
             args.append("--manual-clock")
+        if held_clock:
+            args.append("--held-clock")
         self.proc = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,

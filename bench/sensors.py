@@ -104,12 +104,12 @@ def main() -> None:
     req = json.loads(sys.stdin.read())
     from bench.scenarios import make_bulk_scenario
 
+    logging.getLogger("airflow_provider_onecodex").setLevel(logging.INFO)  # as a worker runs them
+
     scenario = make_bulk_scenario(
         int(req["n"]), seed=int(req["seed"]), failure_rate=0.1, max_complete_after=float(req["spread"])
     )
     completes = {a["id"]: float(a["complete_after"]) for a in scenario["analyses"]}
-    logging.getLogger("airflow").setLevel(logging.WARNING)
-    logging.getLogger("airflow_provider_onecodex").setLevel(logging.WARNING)
     with Simulator(scenario, manual_clock=True) as sim:
         os.environ.update(sim.env())
         out = {mode: _run_mode(sim, mode, completes, float(req["interval"])) for mode in req["modes"]}

@@ -1,11 +1,14 @@
 """Run the local One Codex simulator in its own process for the benchmarks, driven over stdin.
 
-``python -m bench.simproc SCENARIO.json [--manual-clock]`` starts a
+``python -m bench.simproc SCENARIO.json [--manual-clock | --held-clock]`` starts a
 :class:`~airflow_provider_onecodex.testing.server.SimulatorServer` on loopback and prints one JSON
 line ``{"url", "api_key", "t0"}``; then it answers one JSON line per command read from stdin:
 
 - ``restart``: make "now" the simulator start (``complete_after`` counts from here) -> ``{"t0"}``
 - ``advance SECONDS``: move the manual clock (``--manual-clock`` only) -> ``{"now"}``
+- ``hold`` / ``go`` (``--held-clock`` only): stop the clock at the start (every analysis pending
+  again) / run it from now on in real time -> ``{"t0"}``, the machine's ``time.monotonic()`` at
+  which ``complete_after`` counts from (the same clock in every process of the machine)
 - ``log``: the API requests seen so far -> ``{"requests": [[at, method, path], ...]}``, ``at`` in
   seconds since the simulator start, on the simulator's clock
 - ``reset``: forget the request log -> ``{}``
@@ -28,6 +31,7 @@ import argparse
 import json
 import socket
 import sys
+import time
 import types
 from typing import Any
 
@@ -48,6 +52,20 @@ def _tcp_socket_module() -> Any:
     return shim
 
 
+class HeldClock:
+    """Reads 0 while held; after :meth:`go`, seconds of real (monotonic) time since then."""
+
+    def __init__(self) -> None:
+        self.base: float | None = None
+
+    def __call__(self) -> float:
+        return 0.0 if self.base is None else time.monotonic() - self.base
+
+    def go(self) -> float:
+        self.base = time.monotonic()
+        return self.base
+
+
 def _reply(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data) + "\n")
     sys.stdout.flush()
@@ -57,13 +75,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.simproc")
     parser.add_argument("scenario")
     parser.add_argument("--manual-clock", action="store_true")
+    parser.add_argument("--held-clock", action="store_true")
     args = parser.parse_args()
 
     import airflow_provider_onecodex.testing.server as server_module
     from airflow_provider_onecodex.testing.state import ManualClock
 
     server_module.socket = _tcp_socket_module()  # type: ignore[attr-defined]
-    clock = ManualClock() if args.manual_clock else None
+    held = HeldClock() if args.held_clock else None
+    clock = ManualClock() if args.manual_clock else held
     server = server_module.SimulatorServer(scenario=args.scenario, clock=clock)
     state = server.state
     server.start()
@@ -74,9 +94,18 @@ def main() -> int:
             if command == "restart":
                 state.restart_clock()
                 _reply({"t0": state._t0})
-            elif command == "advance" and clock is not None:
+            elif command == "advance" and isinstance(clock, ManualClock):
                 clock.advance(float(arg))
                 _reply({"now": state.elapsed()})
+            elif command == "hold" and held is not None:
+                held.base = None
+                state.restart_clock()
+                _reply({})
+            elif command == "go" and held is not None:
+                t0 = held.go()
+                state.restart_clock()
+                state.reset_counters()
+                _reply({"t0": t0})
             elif command == "log":
                 t0 = state._t0
                 _reply({"requests": [[r.at - t0, r.method, r.path] for r in state.requests]})

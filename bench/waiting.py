@@ -1,185 +1,150 @@
-"""Issue 3: N alignments waited on concurrently in one event loop, deferrable path (worker process).
+"""Deferred waits at scale: N waits in one triggerer process (driver of :mod:`bench.triggerer`).
 
-``python -m bench.waiting`` reads ``{"mode", "n", "interval", "spread", "mem_interval", "seed"}`` as
-JSON on stdin and prints one JSON line. ``mode`` is
-
-- ``batched``: N :class:`~airflow_provider_onecodex.triggers.onecodex.OneCodexAnalysisTrigger`
-  instances (one alignment each) run as tasks of one loop, as the triggerer runs them; they share
-  the process's :class:`~airflow_provider_onecodex.triggers.poller.SharedPoller`;
-- ``baseline``: the anchors' way: one task per alignment sending one ``get_record`` per interval,
-  judged by the same rule. The tasks share one
-  :class:`~airflow_provider_onecodex.hooks.onecodex.OneCodexAsyncHook` (kinder to the baseline than
-  one hook per trigger: each ``httpx.AsyncClient`` costs ~25 ms of CPU to build, its SSL context).
-
-The worker starts its own simulator process with N alignments completing at uniform random times
-in ``[0, spread]`` s (10 % of them failing) plus N that never complete. Phase 1 (memory): N waits
-on never-completing alignments under tracemalloc; after two polls the traced memory over the
-pre-wait level, divided by N, is the memory per waiting alignment. Phase 2 (latency): the
-simulator clock restarts and the N real waits run to their events; the detection latency of an
-alignment is its event time minus its completion time in the scenario (both on the machine's
-monotonic clock), and every request the simulator logged is counted per poll interval.
+For each N a simulator process holds N alignments: ``N - N/10`` never complete, ``N/10`` complete
+at uniform random times over ``spread`` seconds after its clock starts (10 % of them failing).
+Each run starts a fresh worker (Airflow's ``TriggerRunner`` with N triggers), waits until every
+trigger has polled twice with the simulator's clock held at 0, starts the clock, and measures a
+window of ``spread + 3 * interval`` seconds. Variants at the same N alternate (A B C A B C) so
+drift on a shared machine spreads over all of them. The anchors run in ``bench/.venv-http``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import json
-import logging
 import os
+import random
+import subprocess
 import sys
-import time
-import tracemalloc
-from collections.abc import AsyncGenerator, Callable, Coroutine
-from typing import Any, cast
+from typing import Any
 
-from bench._common import CONN_ID, Simulator
+from bench._common import ROOT, Simulator
 
-DEADLINE = 90.0  # seconds: a latency phase that runs longer than this is cut off and reported
+LOG_SCALE = 60  # ours: reminders 60x more often, so a window of W seconds shows W minutes of logs
 
 
-def _scenario(n: int, spread: float, seed: int) -> tuple[dict[str, Any], list[str]]:
+def scenario(n: int, spread: float, seed: int) -> tuple[dict[str, Any], list[str], dict[str, float]]:
     from bench.scenarios import make_bulk_scenario
 
-    scenario = make_bulk_scenario(n, seed=seed, failure_rate=0.1, max_complete_after=spread)
-    real = scenario["analyses"]
-    taken = {a["id"] for a in real}
-    never = []
-    for a in real:
-        twin = f"{int(a['id'], 16) ^ 0xFFFF_FFFF_FFFF_FFFF:016x}"
-        assert twin not in taken
-        never.append({**a, "id": twin, "complete_after": None, "success": True, "error_msg": None})
-    scenario["analyses"] = real + never
-    return scenario, [a["id"] for a in never]
+    sc = make_bulk_scenario(n, seed=seed, failure_rate=0.1, max_complete_after=spread)
+    rng = random.Random(seed)
+    done: dict[str, float] = {}
+    never: list[str] = []
+    for k, a in enumerate(sc["analyses"]):
+        if k % 10 == 0:
+            a["complete_after"] = round(1.0 + rng.random() * (spread - 1.0), 3)
+            done[a["id"]] = a["complete_after"]
+        else:
+            a["complete_after"] = None
+            never.append(a["id"])
+    return sc, never, done
 
 
-def _waiter(mode: str, interval: float) -> Callable[[str], Coroutine[Any, Any, dict[str, Any]]]:
-    """``wait(alignment_id) -> event payload`` for the mode."""
-    from airflow_provider_onecodex.api.waiting import WaitSpec, outcome_of
+def _env(sim: Simulator) -> dict[str, str]:
+    from cryptography.fernet import Fernet
 
-    if mode == "batched":
-        from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
-
-        async def wait_batched(alignment_id: str) -> dict[str, Any]:
-            spec = WaitSpec.build("alignments", record_id=alignment_id)
-            trigger = OneCodexAnalysisTrigger(spec.to_dict(), CONN_ID, interval)
-            events = cast(AsyncGenerator[Any, None], trigger.run())
-            try:
-                event = await events.__anext__()
-            finally:
-                await events.aclose()  # the triggerer closes a trigger after its first event
-            return event.payload  # type: ignore[no-any-return]
-
-        return wait_batched
-
-    from airflow_provider_onecodex.api.errors import OneCodexError
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
-
-    hook = OneCodexAsyncHook(CONN_ID)  # shared: the baseline pays no per-wait client set-up
-    # At most as many requests in flight as httpx's pool has connections (100): 1,000 requests
-    # queued on one httpx pool cost O(n^2) in httpcore (one round took ~25 s of CPU at N=1,000).
-    slots = asyncio.Semaphore(100)
-    # The first concurrent calls would each build a client (aget_client has no lock): build it once.
-    ready = asyncio.Lock()
-
-    async def get(alignment_id: str) -> dict[str, Any]:
-        async with slots:
-            async with ready:
-                await hook.aget_client()
-            return await hook.get_record("alignments", alignment_id)
-
-    async def wait_baseline(alignment_id: str) -> dict[str, Any]:
-        spec = WaitSpec.build("alignments", record_id=alignment_id)
-        while True:
-            try:
-                outcome = outcome_of(spec, [await get(alignment_id)])
-            except OneCodexError as exc:
-                outcome = outcome_of(spec, [], exc)
-            if outcome["status"] not in ("pending", "transient"):
-                return outcome
-            await asyncio.sleep(interval)
-
-    return wait_baseline
-
-
-async def _memory_phase(mode: str, never: list[str], interval: float) -> dict[str, float]:
-    wait = _waiter(mode, interval)
-    warm = asyncio.create_task(wait(never[0]))  # imports, connection lookup, first connection
-    await asyncio.sleep(interval * 1.5)
-    warm.cancel()
-    await asyncio.gather(warm, return_exceptions=True)
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    tasks = [asyncio.create_task(wait(i)) for i in never]
-    await asyncio.sleep(interval * 2.5)  # every wait has polled at least twice
-    gc.collect()
-    current = tracemalloc.get_traced_memory()[0] - base
-    tracemalloc.stop()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return {"bytes_per_wait": current / len(never)}
-
-
-async def _latency_phase(mode: str, ids: list[str], interval: float) -> dict[str, Any]:
-    wait = _waiter(mode, interval)
-    seen: dict[str, tuple[float, str]] = {}
-
-    async def one(alignment_id: str) -> None:
-        payload = await wait(alignment_id)
-        seen[alignment_id] = (time.monotonic(), str(payload.get("status")))
-
-    cpu = time.process_time()
-    tasks = [asyncio.create_task(one(i)) for i in ids]
-    done, pending = await asyncio.wait(tasks, timeout=DEADLINE)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    errors = [repr(t.exception()) for t in done if t.exception() is not None][:3]
-    return {"events": seen, "cpu_s": time.process_time() - cpu, "unfinished": len(pending), "errors": errors}
-
-
-def main() -> None:
-    req = json.loads(sys.stdin.read())
-    mode, n, interval = req["mode"], int(req["n"]), float(req["interval"])
-    scenario, never = _scenario(n, float(req["spread"]), int(req["seed"]))
-    real = {a["id"]: a for a in scenario["analyses"][:n]}
-    # the triggers log every pending poll at INFO; keep the measurement about polling
-    logging.getLogger("airflow").setLevel(logging.WARNING)
-    logging.getLogger("airflow_provider_onecodex").setLevel(logging.WARNING)
-    with Simulator(scenario) as sim:
-        os.environ.update(sim.env())
-        memory = asyncio.run(_memory_phase(mode, never, float(req["mem_interval"])))
-        sim.command("reset")
-        t0 = sim.command("restart")["t0"]
-        latency = asyncio.run(_latency_phase(mode, list(real), interval))
-        log = sim.command("log")["requests"]
-    latencies = [at - (t0 + real[i]["complete_after"]) for i, (at, _status) in latency["events"].items()]
-    statuses: dict[str, int] = {}
-    for _at, status in latency["events"].values():
-        statuses[status] = statuses.get(status, 0) + 1
-    times = [at for at, _method, _path in log if at >= 0]
-    buckets: dict[int, int] = {}
-    for at in times:
-        buckets[int(at // interval)] = buckets.get(int(at // interval), 0) + 1
-    print(
-        json.dumps(
-            {
-                "mode": mode,
-                "n": n,
-                "latencies": latencies,
-                "statuses": statuses,
-                "requests": len(times),
-                "per_interval": [buckets.get(k, 0) for k in range(max(buckets) + 1)] if buckets else [],
-                "bytes_per_wait": memory["bytes_per_wait"],
-                "cpu_s": latency["cpu_s"],
-                "unfinished": latency["unfinished"],
-                "errors": latency["errors"],
-            }
-        )
+    env = sim.env()
+    env["AIRFLOW_CONN_HTTP_BENCH"] = json.dumps(
+        {"conn_type": "http", "host": sim.url, "login": sim.api_key, "password": ""}
     )
+    env["AIRFLOW__CORE__FERNET_KEY"] = Fernet.generate_key().decode()
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"  # as a triggerer runs: the provider logs at INFO
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
 
 
-if __name__ == "__main__":
-    main()
+def _read(proc: subprocess.Popen[str], key: str, variant: str) -> dict[str, Any]:
+    """The next JSON line of the worker holding ``key`` (other output is skipped)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("{"):
+            data = json.loads(line)
+            if key in data:
+                return data  # type: ignore[no-any-return]
+    err = proc.stderr.read()[-3000:] if proc.stderr else ""
+    raise RuntimeError(f"bench.triggerer ({variant}) exited before '{key}': {err}")
+
+
+def run_once(
+    sim: Simulator,
+    variant: str,
+    python: str,
+    never: list[str],
+    done: dict[str, float],
+    interval: float,
+    window: float,
+) -> dict[str, Any]:
+    """One worker run; the simulator's clock is held until the worker is ready."""
+    sim.command("hold")
+    req = {
+        "variant": variant,
+        "interval": interval,
+        "never": never,
+        "done": done,
+        "window": window,
+        "log_scale": LOG_SCALE if variant == "ours" else 1,
+    }
+    proc = subprocess.Popen(
+        [python, "-m", "bench.triggerer"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=_env(sim),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(json.dumps(req) + "\n")
+        proc.stdin.flush()
+        _read(proc, "ready", variant)
+        t0 = sim.command("go")["t0"]
+        proc.stdin.write(json.dumps({"t0": t0}) + "\n")
+        proc.stdin.flush()
+        result = _read(proc, "events", variant)
+        proc.wait(timeout=120)
+        if os.environ.get("BENCH_ASYNCIO_DEBUG") and proc.stderr is not None:
+            sys.stderr.write(proc.stderr.read()[-20000:])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    result["requests"] = [at for at, _m, _p in sim.command("log")["requests"] if 0 <= at <= window]
+    result["latencies"] = [at - (t0 + done[i]) for i, (at, _s) in result.pop("events").items() if i in done]
+    result["unfinished"] = len(done) - len(result["latencies"])  # completed, but no event in the window
+    return result
+
+
+def measure(
+    ns: list[int],
+    variants: dict[int, list[str]],
+    pythons: dict[str, str],
+    reps: dict[int, int],
+    interval: float,
+    spread: float,
+    seed: int,
+    log: Any,
+) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """``out[variant][n]``: one result per repetition."""
+    window = spread + 3 * interval
+    out: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for n in ns:
+        sc, never, done = scenario(n, spread, seed)
+        with Simulator(sc, held_clock=True) as sim:
+            for rep in range(reps[n]):
+                for variant in variants[n]:
+                    log(f"waiting: {variant} N={n:,} run {rep + 1}/{reps[n]} (~{window + 10:.0f} s)")
+                    result = run_once(sim, variant, pythons[variant], never, done, interval, window)
+                    out.setdefault(variant, {}).setdefault(n, []).append(result)
+    return out
+
+
+if __name__ == "__main__":  # a smoke run: python -m bench.waiting ours 1000
+    variant, n = sys.argv[1], int(sys.argv[2])
+    python = sys.executable if variant == "ours" else str(ROOT / "bench" / ".venv-http" / "bin" / "python")
+    res = measure([n], {n: [variant]}, {variant: python}, {n: 1}, 2.0, 20.0, 3, print)
+    r = res[variant][n][0]
+    lags = sorted(r["lags"])
+    r["lags"] = [lags[len(lags) // 2], lags[int(len(lags) * 0.99)], lags[-1]] if lags else []
+    r["requests"] = len(r["requests"])
+    r["latencies"] = sorted(r["latencies"])[len(r["latencies"]) // 2] if r["latencies"] else None
+    print(json.dumps(r, indent=1)[:3000])

@@ -17,14 +17,13 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_onecodex.api.errors import OneCodexError
+from airflow_provider_onecodex.api.errors import OneCodexAuthError, OneCodexError
 from airflow_provider_onecodex.api.progress import WaitProgress, advance
-from airflow_provider_onecodex.api.waiting import (
-    WaitSpec,
-    missing_ids,
-    outcome_of,
-    timeout_outcome,
-)
+from airflow_provider_onecodex.api.waiting import WaitSpec, timeout_outcome
+
+# A waiting trigger logs when its state changes, and repeats an unchanged pending state at most
+# every LOG_EVERY seconds (the shared poller spaces repeats further when it holds many waits).
+LOG_EVERY = 600.0
 
 
 class _OneCodexPollingTrigger(BaseTrigger):
@@ -102,31 +101,36 @@ class _OneCodexPollingTrigger(BaseTrigger):
         raise NotImplementedError
 
     def outcomes(self) -> AsyncIterator[dict[str, Any]]:
-        """One outcome per poll, forever; the subclass paces the polls."""
+        """Outcomes as they change, paced by the subclass; a ``timeout`` outcome ends the wait.
+
+        Every ``pending`` outcome yielded is logged: a source yields changes, and repeats an
+        unchanged one at most every :data:`LOG_EVERY` seconds; ``transient`` ones come every poll.
+        """
         raise NotImplementedError
+
+    def remaining(self) -> float | None:
+        """Seconds to the deadline (``None`` without one)."""
+        return None if self.deadline is None else self.deadline - time.time()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         progress = WaitProgress(self.consecutive_failures, self.reached, self.unreachable_since)
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            yield TriggerEvent(self.timeout_event())
+            return
         outcomes = self.outcomes()
+        first = True
         try:
-            while True:
-                remaining = None if self.deadline is None else self.deadline - time.time()
-                if remaining is not None and remaining <= 0:
-                    yield TriggerEvent(self.timeout_event())
-                    return
-                try:
-                    outcome = await asyncio.wait_for(anext(outcomes), timeout=remaining)
-                except asyncio.TimeoutError:
-                    yield TriggerEvent(self.timeout_event())
-                    return
-                # The one rule of every mode: failure counting, fail-fast before any answer.
-                outcome = advance(
-                    progress,
-                    outcome,
-                    now=time.time(),
-                    poll_interval=self.poll_interval,
-                    max_consecutive_failures=self.max_consecutive_failures,
-                )
+            async for outcome in outcomes:
+                if outcome["status"] != "timeout":
+                    # The one rule of every mode: failure counting, fail-fast before any answer.
+                    outcome = advance(
+                        progress,
+                        outcome,
+                        now=time.time(),
+                        poll_interval=self.poll_interval,
+                        max_consecutive_failures=self.max_consecutive_failures,
+                    )
                 if outcome["status"] == "transient":
                     self.log.warning(
                         "Polling %s failed (%d in a row): %s",
@@ -136,7 +140,11 @@ class _OneCodexPollingTrigger(BaseTrigger):
                     )
                     continue
                 if outcome["status"] == "pending":
-                    self.log.info("Waiting for %s: %s", self.describe(), outcome["message"])
+                    # The sensor logged the state it deferred on; sources send changes and
+                    # spaced reminders only (a triggerer may hold 10,000 waits).
+                    log = self.log.debug if first else self.log.info
+                    log("Waiting for %s: %s", self.describe(), outcome["message"])
+                    first = False
                     continue
                 yield TriggerEvent(outcome)
                 return
@@ -179,34 +187,18 @@ class OneCodexAnalysisTrigger(_OneCodexPollingTrigger):
         spec = self._spec
         poller = get_poller(self.onecodex_conn_id, spec.resource, self.poll_interval)
         waiter = poller.register(spec)
+        remaining = self.remaining()
+        if remaining is not None:
+            waiter.expire_at(remaining)
         try:
             while True:
-                result = await waiter.mailbox.get()  # the shared poller paces the polls
-                records, error = result.records, result.error
-                if error is None and spec.sample_id is None:
-                    records, error = await self._fill_missing(spec, records)
-                yield outcome_of(spec, records, error)
+                outcome = await waiter.next()  # the shared poller wakes this wait only on news
+                if outcome is None:
+                    yield self.timeout_event()
+                    return
+                yield outcome
         finally:
             poller.unregister(waiter)
-
-    async def _fill_missing(
-        self, spec: WaitSpec, records: list[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], BaseException | None]:
-        """GET ids a listing did not return, to tell a 404 from a record that was just not listed."""
-        absent = missing_ids(spec, records)
-        if not absent:
-            return records, None
-        from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
-
-        hook = OneCodexAsyncHook(self.onecodex_conn_id)
-        try:
-            for analysis_id in absent:
-                records = [*records, await hook.get_record(spec.resource, analysis_id)]
-        except OneCodexError as exc:
-            return records, exc
-        finally:
-            await hook.aclose()
-        return records, None
 
 
 class OneCodexSampleTrigger(_OneCodexPollingTrigger):
@@ -261,23 +253,44 @@ class OneCodexSampleTrigger(_OneCodexPollingTrigger):
 
     async def outcomes(self) -> AsyncIterator[dict[str, Any]]:
         from airflow_provider_onecodex.api.samples import sample_outcome
-        from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
+        from airflow_provider_onecodex.triggers.connection import ConnectionClient
 
-        hook = OneCodexAsyncHook(self.onecodex_conn_id)
+        connection = ConnectionClient(self.onecodex_conn_id)  # the connection as it is at each poll
+        loop = asyncio.get_running_loop()
+        last: dict[str, Any] | None = None  # the outcome last yielded, and when (loop time)
+        said = 0.0
         try:
             while True:
+                started = loop.time()
                 record: dict[str, Any] | None = None
                 error: BaseException | None = None
                 try:
-                    record = dict(await hook.get_sample(self.sample_id))
+                    client = await connection.current()
+                    try:
+                        record = dict(await client.get_record("samples", self.sample_id))
+                    except OneCodexAuthError:
+                        if not await connection.changed():  # else the key was rotated: ask again
+                            raise
+                        assert connection.client is not None
+                        record = dict(await connection.client.get_record("samples", self.sample_id))
                 except OneCodexError as exc:
                     error = exc
-                yield sample_outcome(
+                outcome = sample_outcome(
                     self.sample_id,
                     record,
                     error,
                     wait_for_primary_classification=self.wait_for_primary_classification,
                 )
-                await asyncio.sleep(self.poll_interval)
+                if outcome != last or outcome["status"] != "pending" or started >= said + LOG_EVERY:
+                    last, said = outcome, started
+                    yield outcome
+                # The period counts from the poll's start; the deadline cuts the sleep short.
+                remaining = self.remaining()
+                delay = started + self.poll_interval - loop.time()
+                if remaining is not None and remaining <= delay:
+                    await asyncio.sleep(max(0.0, remaining))
+                    yield self.timeout_event()
+                    return
+                await asyncio.sleep(max(0.0, delay))
         finally:
-            await hook.aclose()
+            await connection.aclose()

@@ -16,7 +16,7 @@ from airflow_provider_onecodex.api.ids import id_from_uri
 from airflow_provider_onecodex.api.waiting import WaitSpec
 from airflow_provider_onecodex.triggers import poller as poller_module
 from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
-from airflow_provider_onecodex.triggers.poller import CHUNK, SharedPoller
+from airflow_provider_onecodex.triggers.poller import ID_BATCH, SharedPoller
 from tests._modes import first_payload
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
@@ -54,15 +54,17 @@ def listing_wheres(sim: Any) -> list[dict[str, Any]]:
     ]
 
 
-async def test_250_waits_cost_three_listings_per_round_and_fire_when_final(sim, connect, monkeypatch) -> None:
-    n, interval = 250, 0.1
+async def test_waits_cost_one_listing_per_batch_per_round_and_fire_when_final(
+    sim, connect, monkeypatch
+) -> None:
+    n, interval = 2 * ID_BATCH + 50, 0.1
     ids = [sim.state.add_alignment(DEMO_SAMPLE, tax_id="1280") for _ in range(n)]
     rounds: list[int] = []  # requests seen by the simulator when each round started
     poll_once = SharedPoller.poll_once
 
-    async def counted(self: SharedPoller, hook: Any) -> None:
+    async def counted(self: SharedPoller) -> None:
         rounds.append(sim.state.count())
-        await poll_once(self, hook)
+        await poll_once(self)
 
     monkeypatch.setattr(SharedPoller, "poll_once", counted)
     tasks = {aid: asyncio.create_task(first_payload(trigger_for(interval, record_id=aid))) for aid in ids}
@@ -70,13 +72,17 @@ async def test_250_waits_cost_three_listings_per_round_and_fire_when_final(sim, 
     shared = the_poller()
     assert len(shared.waiters) == n
 
-    # Every round so far: ceil(250 / 100) = 3 listing requests, no GET per id.
-    per_round = math.ceil(n / CHUNK)
+    # Every round so far: ceil(n / ID_BATCH) = 3 listing requests, no GET per id.
+    per_round = math.ceil(n / ID_BATCH)
     finished_rounds = len(rounds) - 1
     assert per_round == 3
     assert rounds[1 : finished_rounds + 1] == [per_round * k for k in range(1, finished_rounds + 1)]
     assert sim.state.count("/api/v1/alignments/") == 0
-    assert all(len(w["$uri"]["$in"]) <= CHUNK for w in listing_wheres(sim))
+    assert all(len(w["$uri"]["$in"]) <= ID_BATCH for w in listing_wheres(sim))
+    # a full batch's request line fits gunicorn's default limit (4094 bytes)
+    lines = [f"GET {r.path}?{r.query} HTTP/1.1" for r in sim.state.requests]
+    assert max(len(line) for line in lines) <= 4094
+    assert max(len(line) for line in lines) > 3000  # the batch uses most of it
 
     # Ten alignments complete: their triggers fire at the next round, the others keep waiting.
     done = ids[::25]
@@ -128,7 +134,7 @@ async def test_a_cancelled_trigger_leaves_the_poller(sim, connect) -> None:
 
 
 async def test_a_failed_chunk_fails_only_its_own_waits(sim, connect) -> None:
-    ids = [sim.state.add_alignment(DEMO_SAMPLE, tax_id="562", complete_after=0) for _ in range(150)]
+    ids = [sim.state.add_alignment(DEMO_SAMPLE, tax_id="562", complete_after=0) for _ in range(ID_BATCH + 50)]
     sim.state.faults.script(path_regex=r"^/api/v1/alignments$", faults=[503])  # the first request only
     results = await asyncio.wait_for(
         asyncio.gather(*(first_payload(trigger_for(0.05, record_id=aid)) for aid in ids)), 10
@@ -136,7 +142,7 @@ async def test_a_failed_chunk_fails_only_its_own_waits(sim, connect) -> None:
     faulted = sim.state.requests[0]
     assert faulted.status == 503
     in_failed_chunk = {id_from_uri(u) for u in json.loads(parse_qs(faulted.query)["where"][0])["$uri"]["$in"]}
-    assert len(in_failed_chunk) == CHUNK
+    assert len(in_failed_chunk) == ID_BATCH
     outcomes = dict(zip(ids, results, strict=True))
     for aid, event in outcomes.items():
         if aid in in_failed_chunk:  # max_consecutive_failures=1: the failed request ends these waits
