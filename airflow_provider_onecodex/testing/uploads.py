@@ -1,9 +1,11 @@
 """The simulator's sample uploads (actions reference §5): the routes.
 
 Routes (under ``/api/v1``, authenticated): ``POST /samples/preupload``, ``POST
-/samples/init_multipart_upload``, ``POST <callback_url>`` (``/samples/<id>/upload_callback``; One
-Codex does not document its target), ``POST /samples/cancel_upload``; admin: ``GET/POST
-/_sim/uploads``.
+/samples/init_multipart_upload``, ``POST <callback_url>``, ``POST /samples/cancel_upload``; admin:
+``GET/POST /_sim/uploads``. One Codex does not document the route behind ``callback_url``: the
+simulator points it at ``POST /api/v1/samples/confirm_upload`` (listed in the OpenAPI file with a
+``{"sample_id"}`` body) and takes both that body and the official client's callback body
+``{"s3_path", "filename"}``.
 
 The S3 side is moto's S3 server (:mod:`.upload_store`); the provider reaches it through the
 connection extra ``upload_s3_endpoint_url``, which only the simulator's connection sets. An
@@ -30,7 +32,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from airflow_provider_onecodex.testing.ids import is_id, ref_id
+from airflow_provider_onecodex.testing.ids import is_id, ref, ref_id
 from airflow_provider_onecodex.testing.routing import ApiError, json_body, v1_router
 from airflow_provider_onecodex.testing.state import SimulatorState
 from airflow_provider_onecodex.testing.upload_store import BUCKET, UploadTarget
@@ -38,7 +40,7 @@ from airflow_provider_onecodex.testing.upload_store import BUCKET, UploadTarget
 # One Codex's file name pattern (OpenAPI), kept apart from the provider's copy on purpose
 FILENAME_RE = re.compile(r"^[\w\.]+[\w\-\.\[\]\(\)\{\} ]*\.[\w\.]+$", re.ASCII)
 HEAD_BYTES = 1024 * 1024  # what the simulator reads of an uploaded file to validate it
-CALLBACK_PATH = "/api/v1/samples/{sample_id}/upload_callback"
+CALLBACK_PATH = "/api/v1/samples/confirm_upload"
 _TIMINGS = ("import_seconds", "validate_seconds", "classification_seconds")
 
 
@@ -91,8 +93,9 @@ def router(state: SimulatorState) -> APIRouter:
 
     @router.post("/samples/preupload")
     async def preupload(request: Request) -> JSONResponse:
-        """``{metadata, project, tags}`` -> ``{"sample_id"}``: a sample awaiting its files."""
-        return JSONResponse({"sample_id": create_sample(await json_body(request))})
+        """``{metadata, project, tags}`` (each optional) -> ``{"sample_id"}``: a sample awaiting its files."""
+        body = await json_body(request) if await request.body() else {}
+        return JSONResponse({"sample_id": create_sample(body)})
 
     @router.post("/samples/init_multipart_upload")
     async def init_multipart_upload(request: Request) -> JSONResponse:
@@ -140,28 +143,41 @@ def router(state: SimulatorState) -> APIRouter:
                 "paired_end_file_id": paired_id,
                 "upload_aws_access_key_id": "AKIA" + secrets.token_hex(8).upper(),
                 "upload_aws_secret_access_key": secrets.token_urlsafe(30),
-                "callback_url": CALLBACK_PATH.format(sample_id=sample_id),
+                "callback_url": CALLBACK_PATH,
             }
         )
 
-    @router.post("/samples/{sample_id}/upload_callback")
-    async def upload_callback(sample_id: str, request: Request) -> JSONResponse:
-        """``{"s3_path": "s3://<bucket>/<file_id>", "filename"}`` -> ``{"sample_id"}``; the import starts."""
+    @router.post("/samples/confirm_upload")
+    async def confirm_upload(request: Request) -> JSONResponse:
+        """The callback: ``{"s3_path": "s3://<bucket>/<file_id>", "filename"}`` (or ``{"sample_id"}``)
+        -> ``{"sample_id", "sample": {"$ref"}, "message", "success"}``; the import starts. A repeat
+        answers the same."""
         body = await json_body(request)
-        target = state.uploads.targets.get(sample_id)
-        if target is None:
-            raise ApiError(404, f"no upload started for sample {sample_id}")
-        if (
-            body.get("s3_path") != f"s3://{BUCKET}/{target.file_id}"
-            or body.get("filename") != target.filename
-        ):
-            raise ApiError(400, "s3_path and filename must name the file of this upload")
-        sample = state.samples.get(sample_id)
+        if "s3_path" in body:
+            found = [
+                t for t in state.uploads.targets.values() if body["s3_path"] == f"s3://{BUCKET}/{t.file_id}"
+            ]
+            if not found or body.get("filename") != found[0].filename:
+                raise ApiError(400, "s3_path and filename must name the file of an upload in progress")
+            target = found[0]
+        else:
+            known = state.uploads.targets.get(str(body.get("sample_id")))
+            if known is None:
+                raise ApiError(400, f"no upload in progress for sample_id {body.get('sample_id')!r}")
+            target = known
+        sample = state.samples.get(target.sample_id)
         if sample is None or sample.status == "deleted":
-            raise ApiError(404, f"sample {sample_id} was cancelled")
+            raise ApiError(404, f"the upload of sample {target.sample_id} was cancelled")
         if sample.status == "awaiting_data":
             finish(target)
-        return JSONResponse({"sample_id": sample_id})
+        return JSONResponse(
+            {
+                "sample_id": target.sample_id,
+                "sample": ref("samples", target.sample_id),
+                "message": "Upload confirmed",
+                "success": True,
+            }
+        )
 
     def finish(target: UploadTarget) -> None:
         client = state.s3.client()
@@ -206,8 +222,8 @@ def router(state: SimulatorState) -> APIRouter:
             sample = state.samples.get(sample_id) if isinstance(sample_id, str) else None
             if sample is None:
                 raise ApiError(404, f"sample {sample_id!r} not found")
-            if sample.status == "deleted":
-                raise ApiError(404, f"sample {sample_id!r} not found")
+            if sample.status == "deleted":  # a repeated cancel: same intent, same outcome
+                return JSONResponse({"message": "Upload already cancelled", "success": True})
             if sample.status != "awaiting_data":
                 raise ApiError(400, "Upload already successful")
             # what One Codex does to a cancelled sample is not documented: it is shown as deleted

@@ -35,13 +35,15 @@ def test_callback_needs_the_file_and_cancel_comes_too_late_after_it(onecodex_sim
     sim = onecodex_simulator
     init = _post(sim, "/samples/init_multipart_upload", {"filename": "a.fq"}).json()
     callback = {"s3_path": f"s3://{init['s3_bucket']}/{init['file_id']}", "filename": "a.fq"}
+    assert init["callback_url"] == "/api/v1/samples/confirm_upload"
     missing = _post(sim, init["callback_url"].removeprefix("/api/v1"), callback)
     assert missing.status_code == 400 and "was not uploaded" in missing.json()["message"]
     wrong = _post(sim, init["callback_url"].removeprefix("/api/v1"), {**callback, "filename": "b.fq"})
     assert wrong.status_code == 400
     sim.state.s3.client().put_object(Bucket=init["s3_bucket"], Key=init["file_id"], Body=b"not sequences")
     done = _post(sim, init["callback_url"].removeprefix("/api/v1"), callback)
-    assert done.status_code == 200 and done.json() == {"sample_id": init["sample_id"]}
+    assert done.status_code == 200 and done.json()["sample_id"] == init["sample_id"]
+    assert done.json()["sample"] == {"$ref": f"/api/v1/samples/{init['sample_id']}"}
     late = _post(sim, "/samples/cancel_upload", {"sample_id": init["sample_id"]})
     assert late.status_code == 400 and late.json()["message"] == "Upload already successful"
     sample = sim.state.samples[init["sample_id"]]
@@ -56,6 +58,8 @@ def test_cancel_before_the_callback_removes_the_sample(onecodex_simulator):
     cancelled = _post(sim, "/samples/cancel_upload", {"sample_id": sample_id})
     assert cancelled.json() == {"message": "Upload cancelled", "success": True}
     assert sim.state.samples[sample_id].status == "deleted"
+    repeated = _post(sim, "/samples/cancel_upload", {"sample_id": sample_id})  # same intent, same outcome
+    assert repeated.json() == {"message": "Upload already cancelled", "success": True}
     again = _post(sim, "/samples/init_multipart_upload", {"filename": "a.fq", "sample_id": sample_id})
     assert again.status_code == 400
 
