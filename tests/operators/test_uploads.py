@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_onecodex.api.uploads import S3TransferError
 from airflow_provider_onecodex.operators.uploads import SAMPLE_ID_KEY, OneCodexUploadSampleOperator
+from tests._modes import first_event
 
 READS = b"".join(b"@read%d\nACGTACGTAC\n+\nIIIIIIIIII\n" % i for i in range(50))
 
@@ -67,23 +68,12 @@ def test_poke_mode_uploads_and_returns_the_available_sample(fast_uploads, files)
 
 @pytest.mark.parametrize("airflow", ["3.3", "3.2"])  # 3.2: no task_state_store, the id comes from XCom
 def test_deferrable_mode_reuses_the_sample_trigger(fast_uploads, files, airflow):
-    from airflow.sdk.module_loading import import_string
-
     ti = FakeTI()
     context = {"ti": ti, "task_state_store": Store()} if airflow == "3.3" else {"ti": ti}
     with pytest.raises(TaskDeferred) as deferred:
         make(files, deferrable=True).execute(context)
-    classpath, kwargs = deferred.value.trigger.serialize()
-    assert classpath.endswith("OneCodexSampleTrigger")
-
-    async def first_event():
-        events = import_string(classpath)(**json.loads(json.dumps(kwargs))).run()
-        try:
-            return await anext(events)
-        finally:
-            await events.aclose()
-
-    event = asyncio.run(first_event())
+    assert type(deferred.value.trigger).__name__ == "OneCodexSampleTrigger"
+    event = asyncio.run(first_event(deferred.value.trigger))  # rebuilt from its serialization
     fresh = make(files, deferrable=True)  # the task resumes in a new process
     record = fresh.resume_execution(deferred.value.method_name, {"event": event.payload}, context)
     assert record["status"] == "available" and record["$uri"].endswith(ti.xcoms[SAMPLE_ID_KEY])
