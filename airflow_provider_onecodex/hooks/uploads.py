@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from airflow_provider_onecodex.api.fastx import SNIFF_BYTES, SequenceFile, check_file
 from airflow_provider_onecodex.api.ops import run_op
-from airflow_provider_onecodex.api.progress import Progress
+from airflow_provider_onecodex.api.transfer import TransferProgress
 from airflow_provider_onecodex.api.uploads import S3Put, S3TransferError, SampleCreated, build_request
 from airflow_provider_onecodex.api.uploads import cancel_upload as cancel_upload_op
 from airflow_provider_onecodex.api.uploads import upload_sample as upload_sample_op
@@ -192,7 +192,7 @@ class OneCodexUploadsHook(OneCodexBaseHook):
             use_threads=False,  # one part in memory at a time
         )
         label = f"sample {sample_id}: {file.name}"
-        progress = Progress(file.size, label, time.monotonic())
+        progress = TransferProgress(file.size, label, time.monotonic())
 
         def on_bytes(n: int) -> None:
             line = progress.add(n, time.monotonic())

@@ -16,7 +16,7 @@ from airflow_provider_onecodex.api.errors import (
 )
 from airflow_provider_onecodex.api.fastx import MiB, SequenceFile, check_file, choose_chunk_size, order_pair
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, run_op
-from airflow_provider_onecodex.api.transfer import TransferProgress as Progress
+from airflow_provider_onecodex.api.transfer import TransferProgress
 from airflow_provider_onecodex.api.uploads import (
     S3Put,
     SampleCreated,
@@ -312,10 +312,10 @@ def test_cancel_upload_treats_already_successful_as_success():
 
 
 def test_progress_lines_at_most_every_tenth_or_30_seconds():
-    progress = Progress(1000, "sample x: a.fq", start=0.0)
+    progress = TransferProgress(1000, "sample x: a.fq", start=0.0)
     lines = [progress.add(10, now=i * 0.1) for i in range(99)]
     assert sum(1 for line in lines if line) == 9
-    slow = Progress(1000, "slow", start=0.0)
+    slow = TransferProgress(1000, "slow", start=0.0)
     assert slow.add(1, 29.0) is None
     line = slow.add(1, 31.0)
     assert line is not None and line.startswith("slow: 2 B of 1000 B (0 %), ") and "ETA" in line
