@@ -16,7 +16,7 @@ uploaded sample goes ``awaiting_data`` -> (callback) ``importing`` -> ``validati
 does is not documented).
 
 Faults: ``state.s3.fail_parts(n)`` (the next n part/object PUTs answer 500), the fault layer's
-rules on the callback path (``503`` before processing, ``reset_after`` = processed, then the
+rules on the callback path (``503`` before processing, ``{"kind": "reset", "after": true}`` = processed, then the
 connection drops).
 """
 

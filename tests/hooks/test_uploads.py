@@ -97,7 +97,7 @@ def test_upload_from_an_s3_path(hook, onecodex_simulator):
     assert set(s3_objects(sim, sample_id)) == {"P1_R1.fq", "P1_R2.fq"}
 
 
-@pytest.mark.parametrize("fault", ["reset_after", 503])
+@pytest.mark.parametrize("fault", [{"kind": "reset", "after": True}, 503], ids=["dropped-after", "503"])
 def test_a_callback_with_unknown_outcome_leaves_one_sample(hook, run_folder, onecodex_simulator, fault):
     sim = onecodex_simulator
     sim.state.faults.script("/api/v1/samples/confirm_upload", [fault])
@@ -107,7 +107,7 @@ def test_a_callback_with_unknown_outcome_leaves_one_sample(hook, run_folder, one
     assert hook.get_sample(sample_id)["status"] == "importing"
     # processed once: a dropped answer is found by looking; a 503 before processing is resent once
     assert sim.state.count("/api/v1/samples/preupload") == 1
-    assert sim.state.count("/api/v1/samples/confirm_upload") == (1 if fault == "reset_after" else 2)
+    assert sim.state.count("/api/v1/samples/confirm_upload") == (2 if fault == 503 else 1)
 
 
 def test_a_retry_after_failed_parts_resumes_into_the_same_sample(hook, run_folder, onecodex_simulator):
