@@ -3,7 +3,9 @@
 0. upload the run folder ``params.run_folder`` (any ``ObjectStoragePath`` URL or local path; empty =
    no upload): one sample per R1/R2 pair of FASTQ files (or single file), uploaded in parallel with
    ``OneCodexUploadSampleOperator`` (``external_sample_id`` = ``<run name>-<sample>``, so a re-run
-   of the DAG uploads nothing twice), each waited until ``available``;
+   of the DAG uploads nothing twice), each waited until ``available``, then an alignment job run
+   per uploaded sample (``OneCodexRunJobOperator``, job ``params.alignment_job_name`` against
+   ``params.alignment_tax_id``) started and waited;
 
 For each uploaded sample and each sample created in the run's data interval (or each id in
 ``params.sample_ids``):
@@ -33,6 +35,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_onecodex.operators.jobs import OneCodexRunJobOperator
 from airflow_provider_onecodex.operators.onecodex import (
     OneCodexFetchResultsOperator,
     OneCodexTagSampleOperator,
@@ -76,6 +79,14 @@ def find_run_files(params: dict[str, Any] | None = None) -> list[dict[str, Any]]
     ]
     print(f"{len(uploads)} samples to upload from {folder}: {[u['external_sample_id'] for u in uploads]}")
     return uploads
+
+
+@task
+def ids_of(records: Any) -> list[str]:
+    """The ids of uploaded sample records."""
+    from airflow_provider_onecodex.api.ids import record_id
+
+    return [i for i in (record_id(r) for r in _items(records) if isinstance(r, dict)) if i]
 
 
 @task(trigger_rule="all_done")  # a failed upload fails its own task; the others are still checked
@@ -244,6 +255,8 @@ with DAG(
         "run_folder": Param(
             "", type="string", description="sequencer run folder to upload first; empty: none"
         ),
+        "alignment_job_name": Param("Alignment Run", type="string", minLength=1),
+        "alignment_tax_id": Param("1280", type="string", pattern="^[0-9]+$"),
         "run_name": Param(
             "", type="string", description="run name in external_sample_id; default: folder name"
         ),
@@ -266,14 +279,18 @@ with DAG(
         map_index_template="{{ task.external_sample_id }}",
     ).expand_kwargs(find_run_files())
 
-    # -- alignment job runs -------------------------------------------------------------------
-    # PLACE FOR THE ALIGNMENT JOB RUN (issue "Start analyses", OneCodexRunJobOperator, not on main
-    # yet): start an alignment job per uploaded sample here, e.g.
-    #     OneCodexRunJobOperator.partial(task_id="run_alignment", job_id=..., ...).expand(
-    #         sample_id=<ids of uploaded.output>)
-    # and let wait_for_alignments below wait for those runs.
+    # an alignment of each uploaded sample against params.alignment_tax_id (crash-safe job runs)
+    aligned_runs = OneCodexRunJobOperator.partial(
+        task_id="run_alignment",
+        job_name="{{ params.alignment_job_name }}",
+        job_args={"tax_id": "{{ params.alignment_tax_id }}"},
+        poke_interval=1,
+        timeout=300,
+        map_index_template="{{ task.sample_id }}",
+    ).expand(sample_id=ids_of(uploaded.output))
 
     sample_ids = find_samples(uploaded.output)
+    aligned_runs >> sample_ids
     ready = OneCodexSampleSensor.partial(
         task_id="wait_for_sample", wait_for_primary_classification=True, **waits, **by_sample
     ).expand(sample_id=sample_ids)

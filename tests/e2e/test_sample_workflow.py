@@ -106,6 +106,8 @@ def test_sample_workflow_uploads_a_run_folder_once(
         v["sample_id"]: v["verdict"] for v in run.get_task_instance("decide").xcom_pull(task_ids="decide")
     }
     assert {verdicts[i] for i in uploaded.values()} == {"pass"}
+    alignments = [a for a in sim.state.analyses.values() if a.analysis_type == "alignment"]
+    assert sorted(a.sample for a in alignments if a.sample in uploaded.values()) == sorted(uploaded.values())
     for filename, sample_id in uploaded.items():
         meta = _api(
             sim, f"metadata/{_api(sim, f'samples/{sample_id}')['metadata']['$ref'].rsplit('/', 1)[-1]}"
