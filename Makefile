@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet \
-		-c requirements/constraints.txt -e ".[test,lint]"
+		-c requirements/constraints.txt -e ".[test,lint,upload]"
 	touch $(STAMP)
 
 demo: $(STAMP)

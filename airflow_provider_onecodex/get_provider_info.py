@@ -30,6 +30,7 @@ def get_provider_info() -> dict[str, object]:
                 "python-modules": [
                     "airflow_provider_onecodex.operators.onecodex",
                     "airflow_provider_onecodex.operators.jobs",
+                    "airflow_provider_onecodex.operators.uploads",
                 ],
             }
         ],

@@ -1,6 +1,14 @@
-"""Quality-check new One Codex samples and write the verdict back to One Codex.
+"""Upload a sequencing run into One Codex, quality-check its samples and write the verdict back.
 
-For each sample created in the run's data interval (or each id in ``params.sample_ids``):
+0. upload the run folder ``params.run_folder`` (any ``ObjectStoragePath`` URL or local path; empty =
+   no upload): one sample per R1/R2 pair of FASTQ files (or single file), uploaded in parallel with
+   ``OneCodexUploadSampleOperator`` (``external_sample_id`` = ``<run name>-<sample>``, so a re-run
+   of the DAG uploads nothing twice), each waited until ``available``, then an alignment job run
+   per uploaded sample (``OneCodexRunJobOperator``, job ``params.alignment_job_name`` against
+   ``params.alignment_tax_id``) started and waited;
+
+For each uploaded sample and each sample created in the run's data interval (or each id in
+``params.sample_ids``):
 
 1. wait until the sample is ``available`` with a primary classification, and until its
    classifications and alignments are complete (one mapped sensor per sample; a failed alignment
@@ -27,11 +35,13 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_onecodex.operators.jobs import OneCodexRunJobOperator
 from airflow_provider_onecodex.operators.onecodex import (
     OneCodexFetchResultsOperator,
     OneCodexTagSampleOperator,
     OneCodexUpdateMetadataOperator,
 )
+from airflow_provider_onecodex.operators.uploads import OneCodexUploadSampleOperator
 from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor, OneCodexSampleSensor
 
 AIRFLOW_HOME = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
@@ -46,14 +56,55 @@ def _items(values: Any) -> list[Any]:
 
 
 @task
-def find_samples(params: dict[str, Any] | None = None, dag_run: Any = None, **context: Any) -> list[str]:
-    """Ids of the samples to check: ``params.sample_ids``, else the samples created in the window."""
+def find_run_files(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """One ``OneCodexUploadSampleOperator`` kwargs dict per sample of ``params.run_folder``."""
+    from airflow_provider_onecodex.api.fastx import pair_run_files, sample_key
+    from airflow_provider_onecodex.hooks.uploads import source_path
+
+    params = params or {}
+    if not params.get("run_folder"):
+        return []
+    folder = source_path(params["run_folder"], "params.run_folder")
+    run = params.get("run_name") or folder.name
+    pairs, singles = pair_run_files([p.name for p in folder.iterdir() if p.is_file()])
+    files = [(r1, r2) for r1, r2 in pairs] + [(name, None) for name in singles]
+    uploads = [
+        {
+            "source": str(folder / first),
+            "paired_source": str(folder / second) if second else None,
+            "external_sample_id": f"{run}-{sample_key(first)}"[:60],
+            "metadata": {"name": sample_key(first), "custom": {"run": run}},
+        }
+        for first, second in files
+    ]
+    print(f"{len(uploads)} samples to upload from {folder}: {[u['external_sample_id'] for u in uploads]}")
+    return uploads
+
+
+@task
+def ids_of(records: Any) -> list[str]:
+    """The ids of uploaded sample records."""
+    from airflow_provider_onecodex.api.ids import record_id
+
+    return [i for i in (record_id(r) for r in _items(records) if isinstance(r, dict)) if i]
+
+
+@task(trigger_rule="all_done")  # a failed upload fails its own task; the others are still checked
+def find_samples(
+    uploaded: Any = None, params: dict[str, Any] | None = None, dag_run: Any = None, **context: Any
+) -> list[str]:
+    """Ids of the samples to check: the uploaded ones, plus ``params.sample_ids`` or else the
+    samples created in the window."""
     from airflow_provider_onecodex.api.ids import record_id, validate_ids
     from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
     params = params or {}
+    new = [i for i in (record_id(r) for r in _items(uploaded) if isinstance(r, dict)) if i]
+    if new:
+        print(f"uploaded samples: {new}")
     if params.get("sample_ids"):
-        return validate_ids(params["sample_ids"], "params.sample_ids", resource="samples")
+        given = validate_ids(params["sample_ids"], "params.sample_ids", resource="samples")
+        return new + [i for i in given if i not in new]
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if (
         str(getattr(dag_run, "run_type", "")) not in ("scheduled", "backfill")
@@ -71,7 +122,7 @@ def find_samples(params: dict[str, Any] | None = None, dag_run: Any = None, **co
     )
     ids = [i for i in (record_id(s) for s in samples) if i]
     print(f"{len(ids)} samples created between {window[0]} and {window[1]}: {ids}")
-    return ids
+    return new + [i for i in ids if i not in new]
 
 
 @task
@@ -201,10 +252,17 @@ with DAG(
         # None: the Variable onecodex_results_folder (shared storage such as s3://... on a
         # multi-machine deployment), else DEFAULT_RESULTS_FOLDER (file://: one machine only).
         "results_folder": Param(None, type=["null", "string"], minLength=1),
+        "run_folder": Param(
+            "", type="string", description="sequencer run folder to upload first; empty: none"
+        ),
+        "alignment_job_name": Param("Alignment Run", type="string", minLength=1),
+        "alignment_tax_id": Param("1280", type="string", pattern="^[0-9]+$"),
+        "run_name": Param(
+            "", type="string", description="run name in external_sample_id; default: folder name"
+        ),
     },
     default_args={"onecodex_conn_id": "onecodex_default"},
 ) as onecodex_sample_workflow:
-    sample_ids = find_samples()
     waits = {"poke_interval": 1, "timeout": 300, "mode": "poke"}  # short polls: the demo's waits are seconds
     results_folder = (  # the run's param, else the deployment's Variable, else a local folder
         "{{ params.results_folder or var.value.get('onecodex_results_folder', '"
@@ -213,6 +271,26 @@ with DAG(
     )
     by_sample = {"map_index_template": "{{ task.sample_id }}"}  # the UI lists mapped tasks by id
     by_analysis = {"map_index_template": "{{ task.analysis_id }}"}
+    uploaded = OneCodexUploadSampleOperator.partial(
+        task_id="upload_sample",
+        poke_interval=1,
+        timeout=300,
+        retries=2,
+        map_index_template="{{ task.external_sample_id }}",
+    ).expand_kwargs(find_run_files())
+
+    # an alignment of each uploaded sample against params.alignment_tax_id (crash-safe job runs)
+    aligned_runs = OneCodexRunJobOperator.partial(
+        task_id="run_alignment",
+        job_name="{{ params.alignment_job_name }}",
+        job_args={"tax_id": "{{ params.alignment_tax_id }}"},
+        poke_interval=1,
+        timeout=300,
+        map_index_template="{{ task.sample_id }}",
+    ).expand(sample_id=ids_of(uploaded.output))
+
+    sample_ids = find_samples(uploaded.output)
+    aligned_runs >> sample_ids
     ready = OneCodexSampleSensor.partial(
         task_id="wait_for_sample", wait_for_primary_classification=True, **waits, **by_sample
     ).expand(sample_id=sample_ids)

@@ -6,15 +6,18 @@ project-local Airflow home (``.airflow/``), runs each DAG with ``airflow dags te
 per-alignment summary and the task states, stops the simulator, and exits non-zero when anything
 did not behave as designed.
 
-Then, on a fresh simulator, it runs ``onecodex_sample_workflow`` (QC of the samples created in the
-last day: a1b2c3d4e5f60718 gets "review" for its failed alignment, d4e5f60718293a4b "pass") and reads
-the verdicts back from the simulator's API: metadata ``custom.qc_verdict`` and a ``qc-*`` tag.
+Then, on a fresh simulator, it writes a tiny sequencer run folder (two paired FASTQ samples) and runs
+``onecodex_sample_workflow``: the pairs are uploaded (to the simulator's S3, moto), each sample waits
+until ``available`` and classified, and every sample of the last day is QC'd (a1b2c3d4e5f60718 gets
+"review" for its failed alignment, d4e5f60718293a4b and the uploaded ones "pass"); the verdicts are
+read back from the simulator's API: metadata ``custom.qc_verdict`` and a ``qc-*`` tag.
 Last, ``onecodex_run_alignment`` starts an alignment of a1b2c3d4e5f60718 against tax_id 1280
 through ``POST /jobs/{id}/run``, waits deferred, fetches it; the demo checks one analysis was made.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -54,7 +57,7 @@ def start_simulator(api_key: str) -> tuple[subprocess.Popen[str], str]:
     return proc, url
 
 
-def airflow_env(url: str, api_key: str) -> dict[str, str]:
+def airflow_env(url: str, api_key: str, **extra: Any) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
     env.update(
@@ -62,7 +65,9 @@ def airflow_env(url: str, api_key: str) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags_examples"),
         AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
-        AIRFLOW_CONN_ONECODEX_DEFAULT=json.dumps({"conn_type": "onecodex", "host": url, "password": api_key}),
+        AIRFLOW_CONN_ONECODEX_DEFAULT=json.dumps(
+            {"conn_type": "onecodex", "host": url, "password": api_key, "extra": extra}
+        ),
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     return env
@@ -129,9 +134,26 @@ EXPECTED_VERDICTS = {
 }
 
 
+RUN_FOLDER = HOME / "sequencer-run"
+RUN_SAMPLES = ("S1", "S2")  # paired FASTQ each, uploaded by the workflow
+
+
+def write_run_folder() -> Path:
+    """A tiny sequencer run: ``S<n>_R1_001.fastq.gz`` and ``S<n>_R2_001.fastq.gz`` per sample."""
+    RUN_FOLDER.mkdir(parents=True, exist_ok=True)
+    for n, sample in enumerate(RUN_SAMPLES):
+        for read in ("R1", "R2"):
+            reads = b"".join(
+                b"@%s:%d/%s\nACGTTGCAAGCT\n+\nIIIIIIIIIIII\n" % (sample.encode(), i, read[1:].encode())
+                for i in range(500 + 100 * n)
+            )
+            (RUN_FOLDER / f"{sample}_{read}_001.fastq.gz").write_bytes(gzip.compress(reads))
+    return RUN_FOLDER
+
+
 def read_sample_run(env: dict[str, str]) -> dict[str, Any]:
-    """Task states and the XComs of the QC and fetch tasks of the last sample-workflow run."""
-    return read_run(SAMPLE_DAG, env, ["decide", "fetch_classification_results"])
+    """Task states and the XComs of the upload, QC and fetch tasks of the last sample-workflow run."""
+    return read_run(SAMPLE_DAG, env, ["upload_sample", "decide", "fetch_classification_results"])
 
 
 def check_sample_run(env: dict[str, str], url: str, api_key: str) -> list[str]:
@@ -163,6 +185,23 @@ def check_sample_run(env: dict[str, str], url: str, api_key: str) -> list[str]:
 
     session = requests.Session()
     session.auth = (api_key, "")
+    uploaded = [v for k, v in result["xcoms"].items() if k.startswith("upload_sample")]
+    if len(uploaded) != len(RUN_SAMPLES):
+        problems.append(f"{SAMPLE_DAG}: {len(uploaded)} samples uploaded, expected {len(RUN_SAMPLES)}")
+    for record in sorted(uploaded, key=lambda r: r["filename"]):
+        sample_id = record["$uri"].rsplit("/", 1)[-1]
+        now = session.get(f"{url}/api/v1/samples/{sample_id}", timeout=10).json()
+        classification = (now.get("primary_classification") or {}).get("$ref", "")
+        done = classification and session.get(f"{url}{classification}", timeout=10).json().get("complete")
+        verdict = verdicts.get(sample_id, {}).get("verdict")
+        print(
+            f"  uploaded {record['filename']} (+ R2) -> sample {sample_id}: {now['status']}, "
+            f"{record['size']} bytes, primary classification {'complete' if done else 'pending'}, QC {verdict}"
+        )
+        if now["status"] != "available" or not done or verdict != "pass":
+            problems.append(
+                f"{SAMPLE_DAG}: uploaded sample {sample_id} ended {now['status']}/{done}/{verdict}"
+            )
     tags = {t["$uri"]: t["name"] for t in session.get(f"{url}/api/v1/tags", timeout=10).json()}
     for sample_id, (metadata_id, verdict) in EXPECTED_VERDICTS.items():
         if verdicts.get(sample_id, {}).get("verdict") != verdict:
@@ -186,12 +225,19 @@ def check_sample_run(env: dict[str, str], url: str, api_key: str) -> list[str]:
     return problems
 
 
-def run_sample_workflow(env: dict[str, str], url: str, api_key: str) -> list[str]:
-    print(f"\n== airflow dags test {SAMPLE_DAG}  (log: .airflow/{SAMPLE_DAG}.log)")
+def run_sample_workflow(url: str, api_key: str) -> list[str]:
+    # uploads go to the simulator's S3 (moto); only a simulator's connection sets this extra
+    s3 = requests.get(f"{url}/_sim/uploads", timeout=30).json()["s3_endpoint_url"]
+    env = airflow_env(url, api_key, upload_s3_endpoint_url=s3)
+    conf = json.dumps({"run_folder": str(write_run_folder()), "run_name": "demo-run"})
+    print(f"\n== airflow dags test {SAMPLE_DAG} --conf '{conf}'  (log: .airflow/{SAMPLE_DAG}.log)")
     started = time.monotonic()
     with open(HOME / f"{SAMPLE_DAG}.log", "w") as log:
         run = subprocess.run(
-            ["airflow", "dags", "test", SAMPLE_DAG], env=env, stdout=log, stderr=subprocess.STDOUT
+            ["airflow", "dags", "test", SAMPLE_DAG, "--conf", conf],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     print(f"   exit code {run.returncode} after {time.monotonic() - started:.0f} s")
     return check_sample_run(env, url, api_key)
@@ -256,7 +302,7 @@ def main() -> int:
         sim.terminate()
         sim.wait(timeout=10)
         sim, url = start_simulator(api_key)
-        problems += run_sample_workflow(airflow_env(url, api_key), url, api_key)
+        problems += run_sample_workflow(url, api_key)
         problems += run_alignment_workflow(airflow_env(url, api_key), url, api_key)
     finally:
         sim.terminate()
@@ -271,7 +317,8 @@ def main() -> int:
         print("\nDEMO FAILED:\n  " + "\n  ".join(problems))
         return 1
     print("\nDemo OK: every alignment was waited on; the failed one is reported with its error_msg.")
-    print("         The sample workflow's QC verdicts are in One Codex (metadata and tags).")
+    print("         The run folder's samples were uploaded, became available and were classified;")
+    print("         the sample workflow's QC verdicts are in One Codex (metadata and tags).")
     print("         The alignment run started exactly one analysis and waited for it.")
     return 0
 

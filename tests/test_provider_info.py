@@ -41,7 +41,7 @@ def test_every_listed_module_and_class_imports():
         for e in INFO[key]
         for m in e["python-modules"]
     ]
-    assert len(modules) == 6  # hooks, operators (2), sensors, triggers (2)
+    assert len(modules) == 7  # hooks, operators (3: onecodex, jobs, uploads), sensors, triggers (2)
     for module in modules:
         importlib.import_module(module)
     for link in INFO["extra-links"]:

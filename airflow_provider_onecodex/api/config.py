@@ -55,6 +55,8 @@ class ClientConfig:
     :param retry: the retry policy.
     :param conn_id: the Airflow connection these settings came from, named in error messages
         (``None`` outside Airflow).
+    :param upload_s3_endpoint_url: for testing and S3-compatible stores only (the simulator's
+        connection sets it; never needed against One Codex): where upload bytes go instead of AWS S3.
     """
 
     api_key: str = field(repr=False)
@@ -66,6 +68,7 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     user_agent: str = USER_AGENT
     conn_id: str | None = None
+    upload_s3_endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.api_key, str) or not self.api_key.strip():
@@ -85,6 +88,13 @@ class ClientConfig:
                 or not math.isfinite(value)
             ):
                 raise OneCodexConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+        endpoint = self.upload_s3_endpoint_url
+        if endpoint is not None and (
+            not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in ("http", "https")
+        ):
+            raise OneCodexConfigError(
+                f"connection extra 'upload_s3_endpoint_url' must be an http(s) URL, got {endpoint!r}"
+            )
         try:
             validate_per_page(self.page_size, "page_size")
         except (TypeError, ValueError) as exc:
@@ -181,6 +191,7 @@ def config_from_connection(
         connect_timeout=_number(extra, "connect_timeout"),
         read_timeout=_number(extra, "read_timeout"),
         page_size=_number(extra, "page_size", integer=True),
+        upload_s3_endpoint_url=extra.get("upload_s3_endpoint_url") or None,
         retry=RetryPolicy(
             max_attempts=max_retries + 1,
             initial_wait=float(initial_wait),

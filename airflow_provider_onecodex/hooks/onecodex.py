@@ -20,12 +20,15 @@ from airflow_provider_onecodex.hooks.base import OneCodexConnection, config_of
 from airflow_provider_onecodex.hooks.files import OneCodexFilesHook
 from airflow_provider_onecodex.hooks.jobs import OneCodexJobsHook
 from airflow_provider_onecodex.hooks.samples import OneCodexSamplesHook
+from airflow_provider_onecodex.hooks.uploads import OneCodexUploadsHook
 
 if TYPE_CHECKING:
     from airflow_provider_onecodex.api.async_client import AsyncOneCodexClient
 
 
-class OneCodexHook(OneCodexSamplesHook, OneCodexAnalysesHook, OneCodexFilesHook, OneCodexJobsHook):
+class OneCodexHook(
+    OneCodexSamplesHook, OneCodexAnalysesHook, OneCodexFilesHook, OneCodexJobsHook, OneCodexUploadsHook
+):
     """One Codex for operators and sensors; ``onecodex_conn_id`` default ``onecodex_default``, read
     on first use (no I/O in ``__init__``), one ``requests.Session`` per hook."""
 

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from airflow_provider_onecodex.testing import admin_routes, events, file_routes, jobs, record_routes
+from airflow_provider_onecodex.testing import admin_routes, events, file_routes, jobs, record_routes, uploads
 from airflow_provider_onecodex.testing.fault_layer import FaultLayer
 from airflow_provider_onecodex.testing.faults import Receive, Scope, Send
 from airflow_provider_onecodex.testing.routing import (
@@ -40,6 +40,8 @@ ROUTERS: list[RouterFactory] = [
     events.router,
     file_routes.web_router,
     file_routes.files_router,
+    uploads.router,
+    uploads.admin_router,
 ]
 
 

@@ -110,6 +110,8 @@ def onecodex_connection(
         **extra: Any,
     ) -> str:
         extra.setdefault("max_retries", 1)
+        if host is None:  # uploads go to the simulator's S3 endpoint (moto, started on first use)
+            extra.setdefault("upload_s3_endpoint_url", onecodex_simulator.state.s3.endpoint_url)
         monkeypatch.setenv(
             f"AIRFLOW_CONN_{conn_id.upper()}",
             connection_json(

@@ -95,6 +95,9 @@ class Sample:
     pending_status: str = "validating"
     #: seconds after the simulator start until the sample is visible at all (see :mod:`.events`)
     appear_after: float | None = None
+    #: ``(seconds after the simulator start, status)``: shown instead of ``pending_status`` from
+    #: that time on, until ``ready_after`` (an upload's ``importing`` then ``validating``)
+    pending_steps: list[tuple[float, str]] = field(default_factory=list)
 
 
 @dataclass

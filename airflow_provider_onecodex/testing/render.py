@@ -138,12 +138,20 @@ def render_sample(view: View, s: Sample) -> dict[str, Any]:
         ),
         "project": ref("projects", s.project) if s.project else None,
         "size": s.size,
-        "status": s.status if ready else s.pending_status,
+        "status": s.status if ready else _pending_status(s, view.elapsed()),
         "tags": [ref("tags", t) for t in s.tags],
         "visibility": s.visibility,
     }
     _opt(out, "updated_at", view, s.updated_at)
     return out
+
+
+def _pending_status(s: Sample, now: float) -> str:
+    shown = s.pending_status
+    for at, status in s.pending_steps:
+        if now >= at:
+            shown = status
+    return shown
 
 
 def render_metadata(view: View, m: Metadata) -> dict[str, Any]:

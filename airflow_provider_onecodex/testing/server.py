@@ -138,6 +138,7 @@ class SimulatorServer:
         if server is None or thread is None:
             return
         self.state.faults.closing.set()
+        self.state.s3.stop()
         server.should_exit = True
         thread.join(timeout=5)
         self._server = self._thread = None

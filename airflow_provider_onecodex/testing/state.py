@@ -33,6 +33,7 @@ from airflow_provider_onecodex.testing.registry import COLLECTIONS, RESOURCES, R
 from airflow_provider_onecodex.testing.render import account_json
 from airflow_provider_onecodex.testing.requestlog import RequestLog, RequestRecord
 from airflow_provider_onecodex.testing.scenario import Scenario, iso, load_scenario
+from airflow_provider_onecodex.testing.upload_store import S3Endpoint, UploadBook
 from airflow_provider_onecodex.testing.writes import WritesMixin
 
 __all__ = ["InvalidChange", "ManualClock", "NotAvailable", "NotFound", "PresignRefused", "SimulatorState"]
@@ -111,6 +112,9 @@ class SimulatorState(WritesMixin, FilesMixin):
         self.cursor_pagination = True
         self._signing_key = secrets.token_bytes(32)
         self._results_cache: dict[str, dict[str, Any]] = {}
+        #: sample uploads (testing/uploads.py); the S3 endpoint survives resets
+        self.uploads = UploadBook()
+        self.s3 = S3Endpoint()
 
     def reset(
         self,
@@ -129,14 +133,15 @@ class SimulatorState(WritesMixin, FilesMixin):
                 api_key=self.api_key,
                 clock=clock or self._clock,
             )
-            faults, log, base_url = self.faults, self.log, self.base_url
+            faults, log, base_url, s3 = self.faults, self.log, self.base_url, self.s3
             self.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "_lock"})
             faults.clear()
             faults.reset_counts()
             faults.closing.clear()
             log.clear()
             log._clock = self._clock
-            self.faults, self.log, self.base_url = faults, log, base_url
+            self.faults, self.log, self.base_url, self.s3 = faults, log, base_url, s3
+            s3.fail_parts(0)
 
     def _index(self, collection: str, record: Any) -> None:
         order = self._order[collection]

@@ -72,3 +72,49 @@ def test_sample_workflow_writes_qc_verdicts_back(airflow_db, onecodex_simulator,
     # Pre-signed downloads never carried One Codex credentials.
     files = [r for r in sim.state.requests if r.path.startswith("/_files/")]
     assert files and not any(r.auth for r in files)
+
+
+def test_sample_workflow_uploads_a_run_folder_once(
+    airflow_db, onecodex_simulator, onecodex_connection, tmp_path
+):
+    """The run folder's pairs become samples (available, classified, QC'd); a re-run uploads nothing."""
+    import gzip
+
+    sim = onecodex_simulator
+    book = sim.state.uploads
+    book.import_seconds = book.validate_seconds = book.classification_seconds = 0.3
+    run_folder = tmp_path / "run-42"
+    run_folder.mkdir()
+    reads = b"".join(b"@r%d\nACGTTGCA\n+\nIIIIIIII\n" % i for i in range(100))
+    for sample in ("S1", "S2"):
+        for read in ("R1", "R2"):
+            (run_folder / f"{sample}_{read}_001.fastq.gz").write_bytes(gzip.compress(reads))
+    (run_folder / "SampleSheet.csv").write_text("not uploaded\n")
+    conf = {"run_folder": str(run_folder), "results_folder": f"file://{tmp_path / 'results'}"}
+    dag = _load_dag("onecodex_sample_workflow")
+
+    run = dag.test(run_conf=conf)
+    states = {(ti.task_id, ti.map_index): str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "success", states
+    records = run.get_task_instance("upload_sample", map_index=0).xcom_pull(
+        task_ids="upload_sample", map_indexes=[0, 1]
+    )
+    uploaded = {r["filename"]: r["$uri"].rsplit("/", 1)[-1] for r in records}
+    assert set(uploaded) == {"S1_R1_001.fastq.gz", "S2_R1_001.fastq.gz"}
+    assert {r["status"] for r in records} == {"available"}
+    verdicts = {
+        v["sample_id"]: v["verdict"] for v in run.get_task_instance("decide").xcom_pull(task_ids="decide")
+    }
+    assert {verdicts[i] for i in uploaded.values()} == {"pass"}
+    alignments = [a for a in sim.state.analyses.values() if a.analysis_type == "alignment"]
+    assert sorted(a.sample for a in alignments if a.sample in uploaded.values()) == sorted(uploaded.values())
+    for filename, sample_id in uploaded.items():
+        meta = _api(
+            sim, f"metadata/{_api(sim, f'samples/{sample_id}')['metadata']['$ref'].rsplit('/', 1)[-1]}"
+        )
+        assert meta["external_sample_id"] == f"run-42-{filename.split('_')[0]}"
+
+    before = len(sim.state.samples)
+    again = dag.test(run_conf=conf)
+    assert str(again.state) == "success"
+    assert len(sim.state.samples) == before and sim.state.count("/api/v1/samples/preupload") == 2

@@ -34,6 +34,11 @@ from airflow_provider_onecodex.testing.registry import ANALYSIS_ROUTES, RESOURCE
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "onecodex_fixtures"
 OPENAPI = FIXTURES / "openapi_v1_one-codex-openapi-original.json"
+UPLOAD_ROUTES = (
+    "/api/v1/samples/init_multipart_upload",
+    "/api/v1/samples/cancel_upload",
+    "/api/v1/samples/confirm_upload",
+)
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
 
 
@@ -115,7 +120,28 @@ def served_routes() -> list[tuple[str, str]]:
 ACTION_REFUSALS = {"cancel": 403, "rerun": 400, "logs": 404}
 
 
-def _bodies(method: str, path: str) -> list[dict[str, Any] | None]:
+def _upload_bodies(sim: Any, path: str) -> list[dict[str, Any] | None]:
+    """Bodies of the upload routes, with what each needs set up first (one per call: a sample
+    awaiting its files, or a file in the simulator's S3)."""
+
+    def post(route: str, body: dict[str, Any]) -> Any:
+        response = requests.post(sim.base_url + route, json=body, auth=(sim.api_key, ""), timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    if path == "/api/v1/samples/init_multipart_upload":
+        return [{"filename": "c_R1.fastq", "paired_end_filename": "c_R2.fastq"}]
+    if path == "/api/v1/samples/cancel_upload":
+        return [{"sample_id": post("/api/v1/samples/preupload", {})["sample_id"]}]
+    # confirm_upload: the callback of an upload whose file is in S3
+    init = post("/api/v1/samples/init_multipart_upload", {"filename": "c.fastq"})
+    sim.state.s3.client().put_object(Bucket=init["s3_bucket"], Key=init["file_id"], Body=b"@r\nA\n+\nI\n")
+    return [{"s3_path": f"s3://{init['s3_bucket']}/{init['file_id']}", "filename": "c.fastq"}]
+
+
+def _bodies(method: str, path: str, sim: Any = None) -> list[dict[str, Any] | None]:
+    if method == "POST" and path in UPLOAD_ROUTES:
+        return _upload_bodies(sim, path)
     if method == "POST" and path == "/api/v1/jobs/{id}/run":
         return [{"sample": {"$ref": "/api/v1/samples/a1b2c3d4e5f60718"}, "job_args": {"tax_id": "1280"}}]
     if method == "PATCH" and path == "/api/v1/metadata/{id}":
@@ -167,7 +193,7 @@ def test_every_served_route_answers_what_the_openapi_file_describes(
                 )
             is_action = path.endswith(("/cancel", "/rerun", "/logs"))
             for record_id in action_ids[path.split("/")[3]] if is_action else _ids(sim, path):
-                for body in _bodies(method, path):
+                for body in _bodies(method, path, sim):
                     for params in ({"per_page": 1000}, {"per_page": 1000, "expand": "all"}):
                         url = sim.base_url + path.replace("{id}", record_id or "")
                         response = requests.request(
