@@ -76,7 +76,7 @@ class AsyncOneCodexClient:
             response = await self.client.request(method, path, params=params, json=json_body, headers=headers)
         except httpx.HTTPError as exc:
             raise connection_error(exc, self.config, method, path) from None
-        return decode(response, method, path, expect, self.config.conn_id)
+        return decode(response, method, path, expect, self.config)
 
     async def perform(self, effect: Effect) -> Any:
         """Carry out one effect of an operation, with the retry policy of :func:`.http.policy_for`."""

@@ -83,7 +83,7 @@ class OneCodexClient:
             )
         except requests.RequestException as exc:
             raise connection_error(exc, self.config, method, path) from None
-        return decode(response, method, path, expect, self.config.conn_id)
+        return decode(response, method, path, expect, self.config)
 
     def request(
         self,
@@ -190,6 +190,8 @@ def check_connection(settings: Callable[[], ClientConfig]) -> tuple[bool, str]:
     except OneCodexAPIError as exc:
         if exc.status is None:
             return False, f"Could not reach {config.base_url}: {exc.message}"
+        if exc.hint:  # 404: the host is probably not a One Codex API
+            return False, f"{exc.hint[:1].upper()}{exc.hint[1:]} (HTTP {exc.status} to GET /api/v1/account)"
         return False, f"One Codex answered HTTP {exc.status} to GET /api/v1/account"
     if not isinstance(email, str) or not email:
         return False, "GET /api/v1/account answered without an email: is the host a One Codex API?"

@@ -7,6 +7,7 @@ extras tune auth and HTTP behaviour (see :data:`EXTRA_FIELDS`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,12 @@ class OneCodexConfigError(OneCodexError, ValueError):
     """A connection field or extra is unusable. The message names it, never the API key."""
 
 
+def config_problems(conn_id: str | None, problems: list[str]) -> str:
+    """Every problem of a connection in one message, naming it: ``connection `oc_prod` extra
+    'page_size' must be ...; extra 'read_timeout' must be ...``."""
+    return f"connection {'`' + conn_id + '` ' if conn_id else ''}{'; '.join(problems)}"
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Everything a client needs. ``api_key`` is excluded from ``repr``.
@@ -71,14 +78,15 @@ class ClientConfig:
     upload_s3_endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
+        problems: list[str] = []
         if not isinstance(self.api_key, str) or not self.api_key.strip():
-            raise OneCodexConfigError("the One Codex API key (connection password) is empty")
-        if self.api_key.strip() == MASKED_PLACEHOLDER:
-            raise OneCodexConfigError(
-                "the One Codex API key is Airflow's masked placeholder '***', not a key: set the real key"
+            problems.append("has an empty password: it must hold the One Codex API key")
+        elif self.api_key.strip() == MASKED_PLACEHOLDER:
+            problems.append(
+                "password is Airflow's masked placeholder '***', not a One Codex API key: set the real key"
             )
         if self.auth_style not in AUTH_STYLES:
-            raise OneCodexConfigError(f"auth_style must be one of {AUTH_STYLES}, got {self.auth_style!r}")
+            problems.append(f"extra 'auth_style' must be one of {AUTH_STYLES}, got {self.auth_style!r}")
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)
             if (
@@ -87,18 +95,18 @@ class ClientConfig:
                 or not value > 0
                 or not math.isfinite(value)
             ):
-                raise OneCodexConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+                problems.append(f"extra {name!r} must be a finite number of seconds > 0, got {value!r}")
         endpoint = self.upload_s3_endpoint_url
         if endpoint is not None and (
             not isinstance(endpoint, str) or urlsplit(endpoint).scheme not in ("http", "https")
         ):
-            raise OneCodexConfigError(
-                f"connection extra 'upload_s3_endpoint_url' must be an http(s) URL, got {endpoint!r}"
-            )
+            problems.append(f"extra 'upload_s3_endpoint_url' must be an http(s) URL, got {endpoint!r}")
         try:
-            validate_per_page(self.page_size, "page_size")
+            validate_per_page(self.page_size, "extra 'page_size'")
         except (TypeError, ValueError) as exc:
-            raise OneCodexConfigError(str(exc)) from None
+            problems.append(str(exc))
+        if problems:
+            raise OneCodexConfigError(config_problems(self.conn_id, problems))
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -139,7 +147,8 @@ def normalize_base_url(host: str | None, port: int | None = None, schema: str | 
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def _number(extra: Mapping[str, Any], name: str, *, integer: bool = False) -> Any:
+def _number(extra: Mapping[str, Any], name: str, problems: list[str], *, integer: bool = False) -> Any:
+    """Extra ``name`` as a number (its default when absent); a bad one is added to ``problems``."""
     value = extra.get(name)
     if value is None or value == "":
         return EXTRA_FIELDS[name][0]
@@ -147,13 +156,14 @@ def _number(extra: Mapping[str, Any], name: str, *, integer: bool = False) -> An
         try:
             value = int(value) if integer else float(value)
         except ValueError:
-            raise OneCodexConfigError(f"connection extra {name!r} must be a number, got {value!r}") from None
+            value = None
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
         or (integer and not isinstance(value, int))
     ):
-        raise OneCodexConfigError(f"connection extra {name!r} must be a number, got {value!r}")
+        problems.append(f"extra {name!r} must be {'an integer' if integer else 'a number'}, got {extra.get(name)!r}")
+        return EXTRA_FIELDS[name][0]
     return value
 
 
@@ -172,30 +182,45 @@ def config_from_connection(
         or range (the message names the extra and its value; the key is never included).
     """
     extra = dict(extra or {})
-    max_retries = _number(extra, "max_retries", integer=True)
+    problems: list[str] = []  # every bad extra is reported at once
+    max_retries = _number(extra, "max_retries", problems, integer=True)
     if max_retries < 0:
-        raise OneCodexConfigError(f"connection extra 'max_retries' must be >= 0, got {max_retries!r}")
-    max_retry_after = _number(extra, "max_retry_after")
+        problems.append(f"extra 'max_retries' must be >= 0, got {max_retries!r}")
+    max_retry_after = _number(extra, "max_retry_after", problems)
     if not max_retry_after >= 0:  # NaN too
-        raise OneCodexConfigError(f"connection extra 'max_retry_after' must be >= 0, got {max_retry_after!r}")
-    initial_wait = _number(extra, "retry_initial_wait")
+        problems.append(f"extra 'max_retry_after' must be >= 0, got {max_retry_after!r}")
+    initial_wait = _number(extra, "retry_initial_wait", problems)
     if not 0 <= initial_wait < math.inf:  # NaN and infinity too
-        raise OneCodexConfigError(
-            f"connection extra 'retry_initial_wait' must be a finite number >= 0, got {initial_wait!r}"
-        )
+        problems.append(f"extra 'retry_initial_wait' must be a finite number >= 0, got {initial_wait!r}")
+    numbers = {
+        "connect_timeout": _number(extra, "connect_timeout", problems),
+        "read_timeout": _number(extra, "read_timeout", problems),
+        "page_size": _number(extra, "page_size", problems, integer=True),
+    }
+    try:
+        base_url = normalize_base_url(host, port, schema)
+    except OneCodexConfigError as exc:
+        problems.append(str(exc))
+        base_url = DEFAULT_BASE_URL
     auth_style = extra.get("auth_style") or EXTRA_FIELDS["auth_style"][0]
-    return ClientConfig(
-        api_key=(password or "").strip(),  # a pasted key often ends in a newline
-        base_url=normalize_base_url(host, port, schema),
-        auth_style=str(auth_style),
-        connect_timeout=_number(extra, "connect_timeout"),
-        read_timeout=_number(extra, "read_timeout"),
-        page_size=_number(extra, "page_size", integer=True),
-        upload_s3_endpoint_url=extra.get("upload_s3_endpoint_url") or None,
+    try:
+        config = ClientConfig(
+            api_key=(password or "").strip(),  # a pasted key often ends in a newline
+            base_url=base_url,
+            auth_style=str(auth_style),
+            **numbers,
+            upload_s3_endpoint_url=extra.get("upload_s3_endpoint_url") or None,
+            conn_id=conn_id,
+        )
+    except OneCodexConfigError as exc:
+        problems.append(str(exc).removeprefix(config_problems(conn_id, [])))
+    if problems:
+        raise OneCodexConfigError(config_problems(conn_id, problems))
+    return dataclasses.replace(
+        config,
         retry=RetryPolicy(
             max_attempts=max_retries + 1,
             initial_wait=float(initial_wait),
             max_retry_after=float(max_retry_after),
         ),
-        conn_id=conn_id,
     )

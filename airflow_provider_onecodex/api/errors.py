@@ -8,6 +8,7 @@ pre-signed URL: only the status, the method, the path (no query string) and the 
 from __future__ import annotations
 
 import json
+import re
 
 # Statuses retried with backoff: rate limiting and gateway/server trouble.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -223,6 +224,20 @@ def auth_hint(status: int, conn_id: str | None) -> str | None:
     return template.format(conn="", its="the")
 
 
+# A route every One Codex API answers for any key: a listing (/api/v1/<resource>) or /api/v1/account.
+_ALWAYS_THERE = re.compile(r"/api/v1/[a-z_]+/?")
+
+
+def not_one_codex_hint(status: int, path: str, host: str | None, conn_id: str | None) -> str | None:
+    """What to fix when a route every One Codex API has answered 404: the host is probably not a
+    One Codex API. Names ``host`` (``host:port``, never a key) and the connection; ``None`` otherwise."""
+    if status != 404 or _ALWAYS_THERE.fullmatch(path) is None:
+        return None
+    conn = f" of connection `{conn_id}`" if conn_id else ""
+    at = f" {host}" if host else " the host"
+    return f"{at.strip()} is probably not a One Codex API: it has no {path} (check the host{conn})"
+
+
 def error_for_status(
     status: int,
     method: str,
@@ -231,15 +246,17 @@ def error_for_status(
     content_type: str | None = None,
     retry_after: str | None = None,
     conn_id: str | None = None,
+    host: str | None = None,
 ) -> OneCodexAPIError:
     """Build the typed error for a non-2xx response. Only ``path`` (no query) is kept.
 
     A 401/402/403 message starts with what to fix, naming ``conn_id`` (the Airflow connection),
     then gives the server's own text: ``authentication failed for connection `onecodex_prod`:
-    check its API key. One Codex answered 401 on GET <path>: <text>``.
+    check its API key. One Codex answered 401 on GET <path>: <text>``. A 404 on a listing route or
+    on ``/api/v1/account`` says the host (``host:port``) is probably not a One Codex API.
     """
     message = message_from_body(body, content_type)
-    hint = auth_hint(status, conn_id)
+    hint = auth_hint(status, conn_id) or not_one_codex_hint(status, path, host, conn_id)
     wait = parse_retry_after(retry_after)
     cls: type[OneCodexAPIError] = OneCodexAPIError
     if status in (401, 402, 403):

@@ -48,19 +48,22 @@ def decode_response(
     path: str,
     expect: type | None,
     conn_id: str | None = None,
+    host: str | None = None,
 ) -> Any:
     """Turn one HTTP response into JSON data or a typed error.
 
     :param expect: ``dict`` or ``list`` to require that JSON type, ``None`` for any JSON (or no body
         on 204), ``str`` for a text body (decoded as UTF-8, undecodable bytes replaced).
-    :param conn_id: the Airflow connection, named in 401/402/403 messages.
+    :param conn_id: the Airflow connection, named in 401/402/403 messages and with ``host``
+        (``host:port``) when a route every One Codex API has answers 404.
     :raises OneCodexAPIError: (a subclass per status class) for any non-2xx status.
     :raises OneCodexResponseError: a 2xx whose body is not JSON of the expected type; the message
         names the route and the content type, never the body.
     """
     content_type = headers.get("content-type") or headers.get("Content-Type") or ""
     if not 200 <= status < 300:
-        raise error_for_status(status, method, path, body, content_type, headers.get("retry-after"), conn_id)
+        retry_after = headers.get("retry-after")
+        raise error_for_status(status, method, path, body, content_type, retry_after, conn_id, host)
     if expect is str:
         return body.decode("utf-8", errors="replace")
     if status == 204 or (not body and expect is None):
@@ -88,12 +91,11 @@ def decode_response(
     return data
 
 
-def decode(
-    response: Any, method: str, path: str, expect: type | None, conn_id: str | None = None
-) -> tuple[Any, Any]:
+def decode(response: Any, method: str, path: str, expect: type | None, config: ClientConfig) -> tuple[Any, Any]:
     """``(data, headers)`` of a ``requests`` or ``httpx`` response, by :func:`decode_response`."""
     headers = response.headers
-    data = decode_response(response.status_code, headers, response.content, method, path, expect, conn_id)
+    content, target = response.content, target_of(config.base_url)
+    data = decode_response(response.status_code, headers, content, method, path, expect, config.conn_id, target)
     return data, headers
 
 
@@ -178,13 +180,15 @@ def describe_transport_error(exc: BaseException, config: ClientConfig) -> str:
     """Why a request to the connection's host got no response, in words, with that ``host:port``.
 
     Never the URL's path or query, never the key. E.g. ``could not connect to 127.0.0.1:9:
-    connection refused (nothing listens there: check the connection's host and port)``.
+    connection refused (nothing listens there: check the host and port of connection `oc_prod`)``.
     """
     return _describe(transport_cause(exc), exc, config)
 
 
 def _describe(cause: str, exc: BaseException, config: ClientConfig) -> str:
     target = target_of(config.base_url)
+    # Name the Airflow connection to fix; outside Airflow (no conn_id), just "the connection".
+    conn = f"connection `{config.conn_id}`" if config.conn_id else "the connection"
     if cause == "read_timeout":
         return (
             f"no response from {target}: timed out after {config.read_timeout:g} s "
@@ -196,18 +200,18 @@ def _describe(cause: str, exc: BaseException, config: ClientConfig) -> str:
         reasons = [getattr(e, "reason", None) for e in _chain(exc) if isinstance(e, ssl.SSLError)]
         reason = next((str(r) for r in reasons if r), "")
         if "CERTIFICATE" in reason.upper():
-            hint = "its certificate is not trusted here: check the host, or the CA bundle behind a proxy"
+            hint = f"its certificate is not trusted here: check the host of {conn}, or the CA bundle behind a proxy"
         elif config.base_url.startswith("https:"):
-            hint = "is it a plain-http server? give http://HOST:PORT as the connection's host"
+            hint = f"is it a plain-http server? give http://HOST:PORT as the host of {conn}"
         else:
-            hint = "check the connection's host"
+            hint = f"check the host of {conn}"
         return f"could not connect to {target}: TLS error ({hint})"
     if cause == "name_not_resolved":
-        return f"could not connect to {target}: name not resolved (check the connection's host)"
+        return f"could not connect to {target}: name not resolved (check the host of {conn})"
     if cause == "refused":
         return (
             f"could not connect to {target}: connection refused "
-            "(nothing listens there: check the connection's host and port)"
+            f"(nothing listens there: check the host and port of {conn})"
         )
     if cause == "reset":
         return f"connection to {target} was closed before a response arrived"

@@ -44,12 +44,36 @@ def validate_id(value: object, name: str = "id", *, resource: str | None = None)
     return value
 
 
+def list_from_text(values: object) -> object:
+    """``values`` itself, or the list a string holds as JSON or Python text (``'["a", "b"]'``,
+    ``"['a', 'b']"``): what a templated list renders to when the DAG has not set
+    ``render_template_as_native_obj=True``. Any other string is returned unchanged."""
+    if not isinstance(values, str) or not values.strip().startswith("["):
+        return values
+    import ast
+    import json
+
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            parsed = parse(values.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if isinstance(parsed, list):
+            return parsed
+    return values
+
+
 def validate_ids(values: object, name: str = "ids", *, resource: str | None = None) -> list[str]:
     """Validate a non-empty list (or tuple) of ids; duplicates are dropped, order is kept.
 
-    :raises TypeError: ``values`` is a string or not a list/tuple, or an item is not a string.
+    A string holding the JSON or Python text of a list (a templated list rendered to text) is read
+    as that list (:func:`list_from_text`).
+
+    :raises TypeError: ``values`` is a string (other than a list's text) or not a list/tuple, or an
+        item is not a string.
     :raises ValueError: the list is empty or an item is not a valid id.
     """
+    values = list_from_text(values)
     if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
         raise TypeError(f"{name} must be a list of One Codex ids, got {values!r}")
     if not values:
@@ -95,11 +119,19 @@ def is_literal(value: object) -> bool:
     return isinstance(value, str) and not any(mark in value for mark in ("{{", "{%", "{#"))
 
 
-def check_literal_id(value: object, name: str, *, resource: str | None = None) -> None:
-    """Validate ``value`` now (at DAG parse time) when it is a literal string; else leave it be.
+# Plain values no template or XCom will change: they are checked when the DAG is parsed.
+_LITERAL_SCALARS = (int, float, bytes)
 
-    :raises ValueError: a literal that is not a valid id, naming ``name`` and the value.
+
+def check_literal_id(value: object, name: str, *, resource: str | None = None) -> None:
+    """Validate ``value`` now (at DAG parse time) when it is a literal (a string without Jinja, or
+    a number); leave templates and XCom references (``task.output``) to the task run.
+
+    :raises TypeError: a number (bool included) where an id belongs.
+    :raises ValueError: a literal string that is not a valid id, naming ``name`` and the value.
     """
+    if isinstance(value, _LITERAL_SCALARS):
+        validate_id(value, name, resource=resource)  # raises TypeError naming the value
     if not is_literal(value):
         return
     assert isinstance(value, str)
@@ -107,3 +139,23 @@ def check_literal_id(value: object, name: str, *, resource: str | None = None) -
         validate_id(id_from_uri(value), name)  # a $uri: its resource is checked when the task runs
     else:
         validate_id(value, name, resource=resource)
+
+
+def check_literal_ids(values: object, name: str, *, resource: str | None = None) -> None:
+    """Validate a literal list (or tuple) of ids now (at DAG parse time): not empty, and each
+    literal item a valid id (templated items and XCom references are checked when the task runs).
+    A plain string must be the JSON or Python text of such a list; a template string or an XCom
+    reference is left to the task run.
+
+    :raises ValueError: an empty list or a bad literal item, naming ``name[i]`` and the value.
+    :raises TypeError: an item that is a number, or a plain string that is not a list's text.
+    """
+    if is_literal(values):
+        validate_ids(values, name, resource=resource)  # a plain string: only a list's text passes
+        return
+    if not isinstance(values, (list, tuple)):
+        return
+    if not values:
+        raise ValueError(f"{name} must not be empty, got {values!r}")
+    for i, value in enumerate(values):
+        check_literal_id(value, f"{name}[{i}]", resource=resource)

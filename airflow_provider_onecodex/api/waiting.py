@@ -249,6 +249,9 @@ def judge(spec: WaitSpec, records: list[dict[str, Any]]) -> Verdict:
     if spec.single:
         if pending:
             return Verdict(AnalysisState.PENDING, f"{spec.noun} {spec.ids[0]} is not complete yet")
+        if failed:  # failure_policy="report": the wait is done, the analysis is not a success
+            done = f"{spec.noun} {spec.ids[0]} completed: failed ({failed[0][1] or 'no error_msg given'})"
+            return Verdict(AnalysisState.SUCCEEDED, done, records[0])
         return Verdict(AnalysisState.SUCCEEDED, f"{spec.noun} {spec.ids[0]} succeeded", records[0])
     if pending:
         shown = ", ".join(pending[:10]) + (" ..." if len(pending) > 10 else "")
@@ -256,7 +259,9 @@ def judge(spec: WaitSpec, records: list[dict[str, Any]]) -> Verdict:
             AnalysisState.PENDING,
             f"{len(records) - len(pending)} of {len(records)} complete; waiting for {shown}",
         )
-    done = f"{len(records)} {spec.resource} complete" + (f", {len(failed)} failed" if failed else "")
+    done = f"{len(records)} {spec.resource} complete"
+    if failed:
+        done += ", " + _failure_message(spec, failed, len(records))
     return Verdict(AnalysisState.SUCCEEDED, done, records)
 
 
@@ -270,6 +275,8 @@ def classify_error(exc: BaseException) -> tuple[FailureKind, str]:
     if isinstance(exc, OneCodexAuthError):
         return "auth", str(exc)  # its text starts with what to fix on which connection
     if isinstance(exc, OneCodexNotFoundError):
+        if exc.hint:  # a route every One Codex API has: the host is wrong, not the record
+            return "not_found", str(exc)
         return "not_found", f"{exc} (no such record, or not visible with this API key)"
     if isinstance(exc, OneCodexAPIError):
         return ("transient" if exc.transient else "api_error"), str(exc)

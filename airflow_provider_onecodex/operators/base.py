@@ -7,8 +7,9 @@ Importing this module is cheap (DAG files import it on every parse).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -30,22 +31,31 @@ def _fails_fast(execute: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(execute)
     def wrapper(self: OneCodexOperator, context: Context, *args: Any, **kwargs: Any) -> Any:
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
-        from airflow_provider_onecodex.api.errors import retry_cannot_help
-
-        try:
+        with failing_fast():
             value = execute(self, context, *args, **kwargs)
-        except AirflowException:
-            raise
-        except Exception as exc:
-            if retry_cannot_help(exc):
-                raise _failing(exc, AirflowFailException) from exc.__cause__
-            raise
         return self._bounded(value, context)  # nested calls (super().execute) see a small value
 
     wrapper._onecodex_fails_fast = True  # type: ignore[attr-defined]
     return wrapper
+
+
+@contextlib.contextmanager
+def failing_fast() -> Iterator[None]:
+    """Re-raise an error a task retry cannot fix (:func:`~airflow_provider_onecodex.api.errors.retry_cannot_help`:
+    a bad argument, a malformed record, 400/401/402/403/404/409/422) as the same error, now also an
+    ``AirflowFailException`` (no retries). Operators and sensors both fail through this."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    from airflow_provider_onecodex.api.errors import retry_cannot_help
+
+    try:
+        yield
+    except AirflowException:
+        raise
+    except Exception as exc:
+        if retry_cannot_help(exc):
+            raise _failing(exc, AirflowFailException) from exc.__cause__
+        raise
 
 
 _FAILING: dict[type, type] = {}

@@ -25,6 +25,7 @@ from airflow_provider_onecodex.api.progress import WaitProgress, advance
 from airflow_provider_onecodex.api.results import DEFAULT_XCOM_MAX_BYTES
 from airflow_provider_onecodex.api.waiting import OUTCOME_STATUSES
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
+from airflow_provider_onecodex.operators.base import failing_fast
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -230,9 +231,14 @@ class OneCodexWaitSensor(BaseSensorOperator):
     # -- Airflow entry points ----------------------------------------------------------------
     def execute(self, context: Context) -> Any:
         """Validate, then let ``BaseSensorOperator.execute`` poke (it applies ``timeout``,
-        ``soft_fail`` and ``never_fail``); :meth:`poke` defers when ``deferrable``."""
-        self._check_wait_args()
-        self._validate()  # before any request
+        ``soft_fail`` and ``never_fail``); :meth:`poke` defers when ``deferrable``.
+
+        :raises AirflowFailException: (also the original ``TypeError``/``ValueError``) a bad
+            argument: task retries would meet it again, so the task fails without them.
+        """
+        with failing_fast():
+            self._check_wait_args()
+            self._validate()  # before any request
         # Airflow restarts the timeout at each task try (in reschedule mode too: a retry deletes
         # the reschedule rows); count from the wait's first start, kept in the task state store.
         self._deadline = self._wait_started_at(context) + float(self.timeout)
@@ -270,7 +276,8 @@ class OneCodexWaitSensor(BaseSensorOperator):
 
         :raises AirflowException: a missing or unknown event (never read as success).
         """
-        self._validate()
+        with failing_fast():
+            self._validate()
         self._set_link(final=True)
         result = self._finish(event)
         if not result.is_done:

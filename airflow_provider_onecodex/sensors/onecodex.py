@@ -29,9 +29,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_onecodex.api.errors import OneCodexError
-from airflow_provider_onecodex.api.ids import check_literal_id
-from airflow_provider_onecodex.api.resources import ANALYSIS_TYPES, validate_where
+from airflow_provider_onecodex.api.ids import check_literal_id, check_literal_ids, is_literal
+from airflow_provider_onecodex.api.resources import ANALYSIS_TYPES, validate_resource, validate_where
 from airflow_provider_onecodex.api.waiting import (
+    FAILURE_POLICIES,
     WaitSpec,
     missing_ids,
     outcome_of,
@@ -40,6 +41,16 @@ from airflow_provider_onecodex.sensors.base import OneCodexWaitSensor
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
+
+
+def _check_literal_ids(name: str, one: object, many: object, sample_id: object) -> None:
+    """At DAG parse time: exactly one of ``name``, ``names`` and ``sample_id``, and literal ids valid."""
+    given = [n for n, v in ((name, one), (f"{name}s", many), ("sample_id", sample_id)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give exactly one of {name}, {name}s or sample_id; got {given}")
+    check_literal_id(one, name)
+    check_literal_ids(many, f"{name}s")
+    check_literal_id(sample_id, "sample_id", resource="samples")
 
 
 class OneCodexAnalysisSensor(OneCodexWaitSensor):
@@ -111,8 +122,13 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         self.min_count = min_count
         self.resource = resource or self.resource_default
         self.failure_policy = failure_policy
-        check_literal_id(analysis_id, "analysis_id")  # literal bad ids fail at DAG parse time
-        check_literal_id(sample_id, "sample_id", resource="samples")
+        # Literal bad arguments fail at DAG parse time; templated ones when the task runs.
+        validate_resource(self.resource, analyses_only=True)
+        if failure_policy not in FAILURE_POLICIES:
+            raise ValueError(f"failure_policy must be one of {FAILURE_POLICIES}, got {failure_policy!r}")
+        _check_literal_ids(self.id_name, analysis_id, analysis_ids, sample_id)
+        if is_literal(analysis_type) and analysis_type not in ANALYSIS_TYPES:
+            raise ValueError(f"analysis_type must be one of {sorted(ANALYSIS_TYPES)}, got {analysis_type!r}")
 
     id_name = "analysis_id"  # the parameter users give ids with; messages name it
 
@@ -233,7 +249,7 @@ class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
         self.alignment_id = alignment_id
         self.alignment_ids = alignment_ids
         self.tax_id = tax_id
-        check_literal_id(alignment_id, "alignment_id")
+        _check_literal_ids("alignment_id", alignment_id, alignment_ids, kwargs.get("sample_id"))
 
     def _ids(self) -> tuple[object, object]:
         return self.alignment_id, self.alignment_ids
