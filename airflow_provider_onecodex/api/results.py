@@ -98,17 +98,28 @@ def top_taxa(results: Mapping[str, Any], n: int = DEFAULT_TOP_N, rank: str | Non
 DEFAULT_RANK = "species"
 
 
-def validate_rank(value: object, name: str = "rank") -> str | None:
-    """A taxonomic rank as One Codex writes it (``"species"``, ``"genus"``...) or ``None`` for all.
+#: The ranks of One Codex's taxonomy (NCBI's): what a results row's ``rank`` can be.
+RANKS = frozenset(
+    {
+        "superkingdom", "kingdom", "subkingdom", "phylum", "subphylum", "class", "subclass",
+        "order", "suborder", "family", "subfamily", "genus", "subgenus", "species group",
+        "species subgroup", "species", "subspecies", "strain", "no rank",
+    }
+)  # fmt: skip
 
-    :raises TypeError: not a string or None. :raises ValueError: empty or not lowercase words.
+
+def validate_rank(value: object, name: str = "rank") -> str | None:
+    """A taxonomic rank as One Codex writes it (one of :data:`RANKS`: ``"species"``, ``"genus"``...)
+    or ``None`` for all.
+
+    :raises TypeError: not a string or None. :raises ValueError: not one of :data:`RANKS`.
     """
     if value is None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a rank such as 'species' or None for every rank, got {value!r}")
-    if not value.strip() or value != value.strip().lower():
-        raise ValueError(f"{name} must be a lowercase rank such as 'species' or 'genus', got {value!r}")
+    if value not in RANKS:
+        raise ValueError(f"{name} must be one of {sorted(RANKS)} or None for every rank, got {value!r}")
     return value
 
 

@@ -129,3 +129,17 @@ class OneCodexOperator(BaseOperator):
         from airflow_provider_onecodex.operators.storage import bounded_task_value
 
         return bounded_task_value(self, value, context)
+
+
+def sample_link(hook: OneCodexHook, sample_id: str | None) -> str | None:
+    """The "One Codex" link of a sample (:func:`~airflow_provider_onecodex.api.weblinks.sample_url`:
+    its primary classification's page, else the samples list), reading the sample once
+    (``GET /api/v1/samples/{id}``). A link is a convenience: a failed read gives the samples list."""
+    from airflow_provider_onecodex.api.errors import OneCodexError
+    from airflow_provider_onecodex.api.weblinks import sample_url
+
+    sample: Any = None
+    if sample_id:
+        with contextlib.suppress(OneCodexError):
+            sample = hook.get_sample(sample_id)
+    return sample_url(hook.config.base_url, sample)

@@ -23,9 +23,9 @@ from airflow_provider_onecodex.api.results import (
     validate_top_n,
     validate_xcom_max_bytes,
 )
-from airflow_provider_onecodex.api.weblinks import web_url
+from airflow_provider_onecodex.api.weblinks import sample_url, web_url
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
-from airflow_provider_onecodex.operators.base import OneCodexOperator
+from airflow_provider_onecodex.operators.base import OneCodexOperator, sample_link
 
 # The sample-writing operators live in operators/samples.py; the documented import path
 # (airflow_provider_onecodex.operators.onecodex) serves every operator.
@@ -59,13 +59,20 @@ class OneCodexGetRecordOperator(OneCodexOperator):
         super().__init__(**kwargs)
         self.resource = resource
         self.record_id = record_id
+        self.onecodex_url: str | None = None  # read by OneCodexLink when the task ends
         check_literal_id(record_id, self._id_argument)  # a literal bad id fails at DAG parse time
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_onecodex.api.ops import get_record
 
         record = self.hook.run(get_record(self.resource, self.record_id, name=self._id_argument))
-        self.onecodex_url = web_url(self.hook.config.base_url, self.resource, record_id(record))
+        base = self.hook.config.base_url
+        if self.resource == "samples":
+            self.onecodex_url = sample_url(base, record)  # the sample sensor's rule
+        elif self.resource == "metadata":
+            self.onecodex_url = sample_link(self.hook, id_from_uri(record.get("sample")))
+        else:
+            self.onecodex_url = web_url(base, self.resource, record_id(record))
         return strip_signed_urls(record)  # type: ignore[no-any-return]
 
 
@@ -247,6 +254,7 @@ class OneCodexFetchResultsOperator(OneCodexOperator):
         self.top_n = top_n
         self.rank = rank
         check_literal_id(analysis_id, "analysis_id")
+        validate_rank(rank)  # not templated: a bad rank fails at DAG parse time
 
     def execute(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowException, AirflowFailException

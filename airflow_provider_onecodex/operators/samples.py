@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_onecodex.api.ids import check_literal_id
-from airflow_provider_onecodex.operators.base import OneCodexOperator
+from airflow_provider_onecodex.api.ids import check_literal_id, id_from_uri
+from airflow_provider_onecodex.api.weblinks import sample_url
+from airflow_provider_onecodex.links.onecodex import OneCodexLink
+from airflow_provider_onecodex.operators.base import OneCodexOperator, sample_link
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -29,6 +31,7 @@ class OneCodexUpdateMetadataOperator(OneCodexOperator):
     """
 
     template_fields: Sequence[str] = ("sample_id", "metadata_id", "fields", "destination", "onecodex_conn_id")
+    operator_extra_links = (OneCodexLink(),)  # the sample's page
 
     def __init__(
         self,
@@ -59,6 +62,7 @@ class OneCodexUpdateMetadataOperator(OneCodexOperator):
         else:
             record = self.hook.update_metadata(str(self.metadata_id), fields=self.fields, merge_custom=merge)
         self.log.info("Updated metadata of %s", record.get("$uri"))
+        self.onecodex_url = sample_link(self.hook, id_from_uri(record.get("sample")))
         return dict(record)
 
 
@@ -73,6 +77,7 @@ class OneCodexTagSampleOperator(OneCodexOperator):
     """
 
     template_fields: Sequence[str] = ("sample_id", "tags", "remove", "destination", "onecodex_conn_id")
+    operator_extra_links = (OneCodexLink(),)  # the sample's page
 
     def __init__(
         self, *, sample_id: str, tags: list[str], remove: list[str] | None = None, **kwargs: Any
@@ -84,4 +89,6 @@ class OneCodexTagSampleOperator(OneCodexOperator):
         check_literal_id(sample_id, "sample_id", resource="samples")
 
     def execute(self, context: Context) -> dict[str, Any]:
-        return dict(self.hook.tag_sample(self.sample_id, tags=self.tags, remove=self.remove))
+        record = dict(self.hook.tag_sample(self.sample_id, tags=self.tags, remove=self.remove))
+        self.onecodex_url = sample_url(self.hook.config.base_url, record)
+        return record
