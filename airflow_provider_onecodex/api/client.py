@@ -191,7 +191,7 @@ def check_connection(settings: Callable[[], ClientConfig]) -> tuple[bool, str]:
         if exc.status is None:
             return False, f"Could not reach {config.base_url}: {exc.message}"
         if exc.hint:  # 404: the host is probably not a One Codex API
-            return False, f"{exc.hint[:1].upper()}{exc.hint[1:]} (HTTP {exc.status} to GET /api/v1/account)"
+            return False, f"{exc.hint}: it answered HTTP {exc.status} to GET /api/v1/account"
         return False, f"One Codex answered HTTP {exc.status} to GET /api/v1/account"
     if not isinstance(email, str) or not email:
         return False, "GET /api/v1/account answered without an email: is the host a One Codex API?"

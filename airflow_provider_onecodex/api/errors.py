@@ -53,6 +53,8 @@ class OneCodexAPIError(OneCodexError):
 
     def _text(self) -> str:
         where = f"{self.method} {self.path}"
+        if self.hint and self.status == 404:  # not One Codex at all (not_one_codex_hint)
+            return f"{self.hint}: it answered 404 on {where}: {self.message}"
         if self.hint:  # what to fix first, then what the server said
             return f"{self.hint}. One Codex answered {self.status} on {where}: {self.message}"
         if self.status is None:
@@ -233,9 +235,8 @@ def not_one_codex_hint(status: int, path: str, host: str | None, conn_id: str | 
     One Codex API. Names ``host`` (``host:port``, never a key) and the connection; ``None`` otherwise."""
     if status != 404 or _ALWAYS_THERE.fullmatch(path) is None:
         return None
-    conn = f" of connection `{conn_id}`" if conn_id else ""
-    at = f" {host}" if host else " the host"
-    return f"{at.strip()} is probably not a One Codex API: it has no {path} (check the host{conn})"
+    conn = f"connection `{conn_id}`" if conn_id else "the connection"
+    return f"{host or 'the host'} is probably not a One Codex API (check the host of {conn})"
 
 
 def error_for_status(

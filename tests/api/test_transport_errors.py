@@ -28,7 +28,7 @@ def closed_port() -> int:
 
 def failure(base_url: str) -> OneCodexConnectionError:
     """The error of one request in each client; both must raise the same text and cause."""
-    config = ClientConfig(api_key=KEY, base_url=base_url, retry=RetryPolicy(max_attempts=1))
+    config = ClientConfig(api_key=KEY, base_url=base_url, retry=RetryPolicy(max_attempts=1), conn_id="oc_lab")
     errors = []
     with pytest.raises(OneCodexConnectionError) as sync_info:
         OneCodexClient(config).get_record("samples", SAMPLE)
@@ -57,7 +57,7 @@ def test_refused_connection_names_host_port_and_cause():
     assert exc.cause == "refused"
     assert str(exc) == (
         f"One Codex API request failed on GET {ACCOUNT}: could not connect to 127.0.0.1:{port}: "
-        "connection refused (nothing listens there: check the connection's host and port)"
+        "connection refused (nothing listens there: check the host and port of connection `oc_lab`)"
     )
 
 
@@ -66,7 +66,7 @@ def test_unknown_host_name_is_name_not_resolved():
     assert exc.cause == "name_not_resolved"
     assert str(exc) == (
         f"One Codex API request failed on GET {ACCOUNT}: could not connect to no-such-host.invalid:443: "
-        "name not resolved (check the connection's host)"
+        "name not resolved (check the host of connection `oc_lab`)"
     )
 
 
@@ -76,7 +76,18 @@ def test_tls_against_a_plain_http_server_says_tls_and_how_to_fix(onecodex_simula
     assert exc.cause == "tls"
     assert str(exc) == (
         f"One Codex API request failed on GET {ACCOUNT}: could not connect to {target}: TLS error "
-        "(is it a plain-http server? give http://HOST:PORT as the connection's host)"
+        "(is it a plain-http server? give http://HOST:PORT as the host of connection `oc_lab`)"
+    )
+
+
+def test_without_a_connection_id_the_message_says_the_connection():
+    port = closed_port()
+    config = ClientConfig(api_key=KEY, base_url=f"http://127.0.0.1:{port}", retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(OneCodexConnectionError) as info:
+        OneCodexClient(config).get_record("samples", SAMPLE)
+    assert str(info.value) == (
+        f"One Codex API request failed on GET {ACCOUNT}: could not connect to 127.0.0.1:{port}: "
+        "connection refused (nothing listens there: check the host and port of the connection)"
     )
 
 
@@ -124,8 +135,8 @@ def test_an_untrusted_certificate_says_so():
     try:
         raise ConnectionError("wrapped") from error
     except ConnectionError as exc:
-        config = ClientConfig(api_key=KEY, base_url="https://onecodex.example")
+        config = ClientConfig(api_key=KEY, base_url="https://onecodex.example", conn_id="oc_lab")
         assert describe_transport_error(exc, config) == (
             "could not connect to onecodex.example:443: TLS error (its certificate is not trusted "
-            "here: check the host, or the CA bundle behind a proxy)"
+            "here: check the host of connection `oc_lab`, or the CA bundle behind a proxy)"
         )

@@ -207,7 +207,8 @@ def test_test_connection_with_no_key_sends_nothing(sim, set_conn) -> None:
     ok, message = OneCodexHook().test_connection()
     assert (ok, message) == (
         False,
-        "Connection settings are not usable: the One Codex API key (connection password) is empty",
+        "Connection settings are not usable: connection `onecodex_default` has an empty password: "
+        "it must hold the One Codex API key",
     )
     assert sim.state.count() == 0
 

@@ -15,6 +15,8 @@ from airflow_provider_onecodex.operators.onecodex import (
     OneCodexGetRecordOperator,
     OneCodexListAlignmentsOperator,
     OneCodexListRecordsOperator,
+    OneCodexTagSampleOperator,
+    OneCodexUpdateMetadataOperator,
 )
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
@@ -294,7 +296,29 @@ def test_extra_link_is_set_by_execute(sim) -> None:
     )
     sample = OneCodexGetRecordOperator(task_id="s", resource="samples", record_id=DEMO_SAMPLE)
     sample.execute({})
-    assert OneCodexLink().get_link(sample, ti_key=ti_key) == ""  # no known page for a sample
+    # A sample links to its primary classification's page, as the sample sensor does.
+    assert OneCodexLink().get_link(sample, ti_key=ti_key) == f"{sim.base_url}/classification/c1a5000000000001"
+
+
+def test_sample_writing_operators_and_metadata_records_link_to_their_sample(sim) -> None:
+    from airflow.sdk.types import TaskInstanceKey
+
+    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+
+    ti_key = TaskInstanceKey(dag_id="d", task_id="t", run_id="r", try_number=1, map_index=-1)
+    page = f"{sim.base_url}/classification/c1a5000000000001"
+    tag = OneCodexTagSampleOperator(task_id="tag", sample_id=DEMO_SAMPLE, tags=["qc-pass"])
+    metadata = OneCodexUpdateMetadataOperator(
+        task_id="meta", sample_id=DEMO_SAMPLE, fields={"custom": {"qc_verdict": "pass"}}
+    )
+    for op in (tag, metadata):
+        assert OneCodexLink() in op.operator_extra_links
+        op.execute({})
+        assert OneCodexLink().get_link(op, ti_key=ti_key) == page
+    metadata_id = OneCodexHook().get_sample_metadata(DEMO_SAMPLE)["$uri"].rsplit("/", 1)[1]
+    record = OneCodexGetRecordOperator(task_id="m", resource="metadata", record_id=metadata_id)
+    record.execute({})
+    assert OneCodexLink().get_link(record, ti_key=ti_key) == page
 
 
 def test_the_linked_page_exists_on_the_simulator(sim) -> None:

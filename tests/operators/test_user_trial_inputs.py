@@ -21,11 +21,14 @@ from tests._reliability import ALIGNMENTS, GOOD_ID, SAMPLE_ID, connect  # noqa: 
 @pytest.mark.parametrize("analysis_type", ["bogus", "Alignment", "alignments", ""])
 def test_unknown_analysis_type_is_refused(fresh_sim, connect, analysis_type) -> None:
     conn = connect(fresh_sim)
-    sensor = OneCodexAnalysisSensor(
-        task_id="a", sample_id=SAMPLE_ID, analysis_type=analysis_type, onecodex_conn_id=conn, timeout=5
+    with pytest.raises(ValueError) as raised:  # a literal: when the DAG is parsed
+        OneCodexAnalysisSensor(
+            task_id="a", sample_id=SAMPLE_ID, analysis_type=analysis_type, onecodex_conn_id=conn, timeout=5
+        )
+    assert str(raised.value) == (
+        "analysis_type must be one of ['alignment', 'assembly_run', 'classification', 'control', "
+        f"'functional', 'mlst', 'panel', 'report', 'typing', 'workflow'], got {analysis_type!r}"
     )
-    with pytest.raises(ValueError, match=f"analysis_type must be one of .*got {analysis_type!r}"):
-        sensor.execute({})
     assert fresh_sim.state.count() == 0
 
 
@@ -84,3 +87,18 @@ def test_a_long_retry_after_says_why_it_was_not_retried(fresh_sim, connect) -> N
     assert "Retry-After of 7200 s exceeds max_retry_after (60 s): not retried" in str(info.value)
     assert info.value.throttled is True
     assert fresh_sim.state.count() == 1
+
+
+@pytest.mark.parametrize("rank", ["kingdomz", "Species", "species "])
+def test_a_rank_one_codex_does_not_use_fails_when_the_dag_is_parsed(rank) -> None:
+    from airflow_provider_onecodex.api.results import RANKS
+
+    with pytest.raises(ValueError) as raised:
+        OneCodexFetchResultsOperator(task_id="f", resource="classifications", analysis_id=GOOD_ID, rank=rank)
+    assert str(raised.value) == f"rank must be one of {sorted(RANKS)} or None for every rank, got {rank!r}"
+
+
+def test_every_rank_of_the_recorded_results_is_accepted() -> None:
+    for rank in ("superkingdom", "phylum", "class", "order", "family", "genus", "species", "no rank", None):
+        op = OneCodexFetchResultsOperator(task_id="f", resource="classifications", analysis_id=GOOD_ID, rank=rank)
+        assert op.rank == rank

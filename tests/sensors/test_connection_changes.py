@@ -90,7 +90,7 @@ def test_a_wait_that_never_reached_one_codex_fails_within_a_minute(mode, monkeyp
     assert result.message == (
         "One Codex was never reached for this wait: One Codex API request failed on GET "
         f"/api/v1/alignments: could not connect to 127.0.0.1:{port}: connection refused "
-        "(nothing listens there: check the connection's host and port)"
+        "(nothing listens there: check the host and port of connection `onecodex_default`)"
     )
 
 
@@ -138,7 +138,7 @@ def test_a_deferred_wait_that_never_reached_one_codex_fails_in_the_trigger(monke
         "kind": "unreachable",
         "message": "One Codex was never reached for this wait: One Codex API request failed on GET "
         f"/api/v1/alignments: could not connect to 127.0.0.1:{port}: connection refused "
-        "(nothing listens there: check the connection's host and port)",
+        "(nothing listens there: check the host and port of connection `onecodex_default`)",
     }
 
 

@@ -48,3 +48,18 @@ def test_the_documented_scenario_runs_as_described(onecodex_simulator_factory: S
     clock.advance(10)  # 20 s: B's alignment failed
     assert alignment("0b") == (True, False, "Too few reads mapped to the reference.")
     assert get("metadata/3e7a00000000000a")["custom"] == {"site": "ward 3"}
+
+
+def test_every_admin_route_is_documented(onecodex_simulator) -> None:
+    from airflow_provider_onecodex.testing.app import create_app
+
+    app = create_app(onecodex_simulator.state)
+    routes = {
+        (method, route.path.replace("{analysis_id}", "<id>"))
+        for route in app.routes
+        if getattr(route, "path", "").startswith("/_sim/")
+        for method in getattr(route, "methods", ())
+    }
+    assert {("POST", "/_sim/samples"), ("GET", "/_sim/stats")} <= routes
+    text = DOC.read_text().split("## Changing it at run time", 1)[1]
+    assert sorted(f"{m} {p}" for m, p in routes if f"{m} {p}" not in text) == []
