@@ -41,7 +41,11 @@ IDS = {
 @pytest.mark.slow
 def test_official_client_steps_all_pass(onecodex_simulator, onecodex_manual_clock, tmp_path):
     python, version = ensure()
-    assert python is not None, f"the official client's virtualenv could not be built: {version}"
+    assert python is not None, (
+        f"the official client's virtualenv could not be built: {version}. This test installs "
+        "One Codex's client (onecodex, pinned in bench/official.py) from PyPI into its own "
+        "virtualenv on first use: it needs access to PyPI (or a mirror pip/uv is configured for)"
+    )
     for i in range(EXTRA_SAMPLES):
         onecodex_simulator.state.add_sample(f"extra_{i:03d}.fastq.gz")
     onecodex_manual_clock.advance(100)  # every demo analysis complete
