@@ -102,3 +102,18 @@ def test_every_rank_of_the_recorded_results_is_accepted() -> None:
     for rank in ("superkingdom", "phylum", "class", "order", "family", "genus", "species", "no rank", None):
         op = OneCodexFetchResultsOperator(task_id="f", resource="classifications", analysis_id=GOOD_ID, rank=rank)
         assert op.rank == rank
+
+
+def test_a_number_as_record_id_fails_when_the_dag_is_parsed() -> None:
+    with pytest.raises(TypeError) as raised:
+        OneCodexGetRecordOperator(task_id="g", resource="samples", record_id=123)
+    assert str(raised.value) == "record_id must be a One Codex id (16 lowercase hex characters), got 123"
+
+
+def test_an_xcom_reference_as_record_id_waits_for_the_run() -> None:
+    from airflow.sdk import DAG
+
+    with DAG("d", schedule=None):
+        first = OneCodexGetRecordOperator(task_id="first", resource="samples", record_id=SAMPLE_ID)
+        second = OneCodexGetRecordOperator(task_id="second", resource="samples", record_id=first.output)
+    assert second.record_id is not None
