@@ -13,6 +13,15 @@ from typing import Any
 from airflow_provider_onecodex.api.resources import ANALYSIS_RESOURCES
 
 
+def web_page_of(resource: str) -> str | None:
+    """What the "One Codex" link of a ``resource`` record opens: ``"analysis"`` (analysis routes:
+    its page), ``"sample"`` (samples and metadata: the sample's page, see :func:`sample_url`), or
+    ``None`` (tags, jobs, projects...: no web-app page is known)."""
+    if resource in ANALYSIS_RESOURCES:
+        return "analysis"
+    return "sample" if resource in ("samples", "metadata") else None
+
+
 def web_url(base_url: str, resource: str, record_id: str | None) -> str | None:
     """The web-app page of a record, on the same host as the API; ``None`` when none is known."""
     if not record_id or resource not in ANALYSIS_RESOURCES:

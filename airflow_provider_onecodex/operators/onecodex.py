@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_onecodex.api.ids import check_literal_id, id_from_uri, record_id, validate_id
+from airflow_provider_onecodex.api.ids import (
+    check_literal_id,
+    id_from_uri,
+    is_literal,
+    record_id,
+    validate_id,
+)
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
 from airflow_provider_onecodex.api.records import strip_signed_urls
 from airflow_provider_onecodex.api.resources import id_arg_name, sample_where
@@ -23,7 +29,7 @@ from airflow_provider_onecodex.api.results import (
     validate_top_n,
     validate_xcom_max_bytes,
 )
-from airflow_provider_onecodex.api.weblinks import sample_url, web_url
+from airflow_provider_onecodex.api.weblinks import sample_url, web_page_of, web_url
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
 from airflow_provider_onecodex.operators.base import OneCodexOperator, sample_link
 
@@ -53,13 +59,15 @@ class OneCodexGetRecordOperator(OneCodexOperator):
 
     template_fields: Sequence[str] = ("resource", "record_id", "destination", "onecodex_conn_id")
     _id_argument = "record_id"  # named in validation errors
-    operator_extra_links = (OneCodexLink(),)
+    operator_extra_links: tuple[OneCodexLink, ...] = (OneCodexLink(),)
 
     def __init__(self, *, resource: str, record_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.resource = resource
         self.record_id = record_id
         self.onecodex_url: str | None = None  # read by OneCodexLink when the task ends
+        if is_literal(resource) and web_page_of(resource) is None:
+            self.operator_extra_links = ()  # no One Codex page for such records: no empty link
         check_literal_id(record_id, self._id_argument)  # a literal bad id fails at DAG parse time
 
     def execute(self, context: Context) -> dict[str, Any]:

@@ -328,3 +328,22 @@ def test_the_linked_page_exists_on_the_simulator(sim) -> None:
     op.execute({})
     page = requests.get(OneCodexLink().get_link(op, ti_key=None), timeout=5)  # type: ignore[arg-type]
     assert page.status_code == 200 and DONE_ALIGNMENT in page.text
+
+
+def test_records_without_a_web_page_have_no_extra_link_at_all() -> None:
+    from airflow.sdk import DAG
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    with DAG("links", schedule=None) as dag:
+        OneCodexGetRecordOperator(task_id="tag", resource="tags", record_id="7a90000000000001")
+        OneCodexGetRecordOperator(task_id="sample", resource="samples", record_id=DEMO_SAMPLE)
+        OneCodexGetRecordOperator(task_id="templated", resource="{{ params.r }}", record_id=DEMO_SAMPLE)
+    links = {
+        task["__var"]["task_id"]: task["__var"].get("_operator_extra_links")
+        for task in DagSerialization.to_dict(dag)["dag"]["tasks"]
+    }
+    assert links == {
+        "tag": None,  # no "Extra Links" heading with nothing under it
+        "sample": {"One Codex": "_link_OneCodexLink"},
+        "templated": {"One Codex": "_link_OneCodexLink"},  # known only after rendering
+    }
