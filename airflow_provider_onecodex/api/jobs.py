@@ -20,6 +20,7 @@ Everything here is sans-I/O (:mod:`.ops`): the hooks only drive these operations
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from airflow_provider_onecodex.api.errors import (
 from airflow_provider_onecodex.api.ids import API_PREFIX, id_from_uri, record_id, ref, validate_id
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, Op, Sleep
 from airflow_provider_onecodex.api.status import AnalysisState, completion_of
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION_MAX = 250  # characters (the official CLI's limit)
 #: Seconds subtracted from "just before the attempt" when asking One Codex for analyses created
@@ -353,7 +356,13 @@ def run_job(
             records = yield from list_runs(run, started - CLOCK_SKEW_MARGIN)
             new = [r for r in records if record_id(r) not in known]
             if len(new) == 1:
-                return record_id(new[0]) or ""
+                adopted = record_id(new[0]) or ""
+                log.warning(
+                    "The answer to POST %s was lost (%s); adopted analysis %s, the one new run of job "
+                    "%s on sample %s found by listing /analyses", request.path, exc.message, adopted,
+                    run.job_id, run.sample_id,
+                )
+                return adopted
             if len(new) > 1:
                 ids = [record_id(r) or "?" for r in new]
                 raise DuplicateRunError(
@@ -365,5 +374,9 @@ def run_job(
                 exc.add_note_to_message("sent twice; no analysis was created by either attempt")
                 raise
             resent = True
+            log.warning(
+                "The answer to POST %s was lost (%s) and no new analysis of job %s on sample %s was "
+                "found: sending it once more", request.path, exc.message, run.job_id, run.sample_id,
+            )
             continue
         return analysis_id_of_run(data, request.path)

@@ -20,6 +20,7 @@ then ``POST <callback_url>`` naming R1's S3 path. A preupload or callback whose 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -35,6 +36,8 @@ from airflow_provider_onecodex.api.ids import API_PREFIX, build_uri, id_from_uri
 from airflow_provider_onecodex.api.metadata import validate_metadata_fields
 from airflow_provider_onecodex.api.ops import ApiCall, Effect, Listing
 from airflow_provider_onecodex.api.tags import validate_tag_names
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 EXTERNAL_SAMPLE_ID_MAX = 60
@@ -289,7 +292,12 @@ def _create(request: UploadRequest) -> UploadOp[str]:
         existing = yield from find_by_external_id(request.external_sample_id)
         if existing is None:
             raise
-        return validate_id(existing.get("$uri"), "sample", resource="samples")
+        adopted = validate_id(existing.get("$uri"), "sample", resource="samples")
+        log.warning(
+            "The answer to POST preupload was lost (%s); adopted sample %s found by external_sample_id %r",
+            exc.message, adopted, request.external_sample_id,
+        )
+        return adopted
     sample_id = answer.get("sample_id") if isinstance(answer, Mapping) else None
     if not isinstance(sample_id, str) or not sample_id:
         raise OneCodexResponseError(200, "POST", f"{API_PREFIX}/samples/preupload", "answer has no sample_id")
@@ -317,6 +325,10 @@ def upload_sample(request: UploadRequest, sample_id: str | None = None) -> Uploa
             sample_id = validate_id(sample.get("$uri"), "sample", resource="samples")
     if sample is not None and sample.get("status") in ALREADY_UPLOADED:
         assert sample_id is not None
+        log.info(
+            "Sample %s already holds this upload (status %s): not uploading again",
+            sample_id, sample.get("status"),
+        )
         yield SampleCreated(sample_id)
         return sample_id  # the bytes went through before: never a second upload
     if sample_id is None:
@@ -341,7 +353,12 @@ def upload_sample(request: UploadRequest, sample_id: str | None = None) -> Uploa
         # outcome unknown: if the sample moved on, the callback was processed
         now = yield ApiCall("GET", f"{API_PREFIX}/samples/{sample_id}")
         if now.get("status") not in ALREADY_UPLOADED:
+            log.warning("The upload callback's answer was lost (%s) and sample %s did not move on: "
+                        "sending the callback once more", exc.message, sample_id)
             yield callback_call(target, request.r1.name)
+        else:
+            log.warning("The upload callback's answer was lost (%s); sample %s is %s: it was processed",
+                        exc.message, sample_id, now.get("status"))
     return sample_id
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_onecodex.operators.base import failing_fast
 from airflow_provider_onecodex.sensors.onecodex import OneCodexSampleSensor
 
 if TYPE_CHECKING:
@@ -123,7 +124,18 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
                 store.set(SAMPLE_ID_KEY, sample_id)
 
         last_try = ti is None or getattr(ti, "try_number", 1) > int(self.retries or 0)
-        self.sample_id = self.hook.upload_sample(
+        with failing_fast():  # a bad file or argument fails now, not after every task retry
+            self.sample_id = self._upload(known, persist, last_try)
+        self._uploading = None
+        if ti is not None:
+            ti.xcom_push(key=SAMPLE_ID_KEY, value=self.sample_id)
+        self.log.info("Sample %s holds the upload", self.sample_id)
+        if not self.wait_until_available:
+            return dict(self.hook.get_sample(self.sample_id))
+        return super().execute(context)
+
+    def _upload(self, known: str | None, persist: Any, last_try: bool) -> str:
+        return self.hook.upload_sample(
             self.source,
             paired_source=self.paired_source,
             metadata=self.metadata,
@@ -134,13 +146,6 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
             on_sample_id=persist,
             cancel_on_failure=last_try,
         )
-        self._uploading = None
-        if ti is not None:
-            ti.xcom_push(key=SAMPLE_ID_KEY, value=self.sample_id)
-        self.log.info("Uploaded sample %s", self.sample_id)
-        if not self.wait_until_available:
-            return dict(self.hook.get_sample(self.sample_id))
-        return super().execute(context)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: the sample record, or the sensor's exception."""

@@ -47,12 +47,20 @@ def test_run_job_returns_the_new_analysis(hook, onecodex_simulator):
         ([{"status": 429, "retry_after": 1}], 2),  # refused: resent as is
     ],
 )
-def test_lost_or_refused_answers_leave_exactly_one_run(hook, onecodex_simulator, faults, posts):
+def test_lost_or_refused_answers_leave_exactly_one_run(hook, onecodex_simulator, faults, posts, caplog):
     before = len(runs(onecodex_simulator))
     onecodex_simulator.state.faults.script(RUN, faults)
-    analysis_id = hook.run_job(ALIGNMENT_JOB, SAMPLE, job_args={"tax_id": "562"})
+    with caplog.at_level("WARNING", logger="airflow_provider_onecodex.api.jobs"):
+        analysis_id = hook.run_job(ALIGNMENT_JOB, SAMPLE, job_args={"tax_id": "562"})
     assert [a.id for a in runs(onecodex_simulator)][before:] == [analysis_id]
     assert onecodex_simulator.state.count(RUN, method="POST") == posts
+    lost = [r.getMessage() for r in caplog.records if "was lost" in r.getMessage()]
+    if faults[0] in ("reset",) or (isinstance(faults[0], dict) and faults[0].get("after")):
+        # an unknown outcome is said in the log: adopted, or sent once more
+        assert len(lost) == 1
+        assert (f"adopted analysis {analysis_id}" in lost[0]) == (posts == 1)
+    else:
+        assert lost == []  # a 429 is a refusal, not an unknown outcome
 
 
 def test_nothing_created_twice_is_an_error_after_one_resend(hook, onecodex_simulator):

@@ -134,3 +134,36 @@ def test_templated_fields_render(files):
 def test_reschedule_mode_is_refused(files):
     with pytest.raises(ValueError, match="does not take mode='reschedule'"):
         make(files, mode="reschedule")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("Empty_R1.fastq", b"", "is empty"),
+        ("Wrong_R1.txt", READS, "must end in .fa, .fna, .fasta, .fq, .fastq"),
+        ("Plain_R1.fastq.gz", READS, "is not compressed but its name says gzip"),
+    ],
+)
+def test_a_bad_file_fails_without_spending_task_retries(fast_uploads, files, name, content, message):
+    (files / name).write_bytes(content)
+    before = fast_uploads.state.count()
+    with pytest.raises(AirflowFailException, match=message) as failed:
+        make(files, source=str(files / name), paired_source=None, retries=2).execute(
+            {"ti": FakeTI(), "task_state_store": Store()}
+        )
+    assert isinstance(failed.value, ValueError)  # `except ValueError` in user code still catches it
+    assert fast_uploads.state.count() == before  # refused before any request
+
+
+def test_a_second_run_with_the_same_external_sample_id_says_it_uploads_nothing(fast_uploads, files, caplog):
+    make(files, external_sample_id="run7-A", wait_until_available=False).execute(
+        {"ti": FakeTI(), "task_state_store": Store()}
+    )
+    fast_uploads.state.uploads.import_seconds = 0
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        make(files, external_sample_id="run7-A", wait_until_available=False).execute(
+            {"ti": FakeTI(), "task_state_store": Store()}
+        )
+    assert "already holds this upload" in caplog.text
+    assert "Uploading" not in caplog.text
