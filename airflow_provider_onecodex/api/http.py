@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_onecodex.api.config import ClientConfig
+from airflow_provider_onecodex.api.config import ClientConfig, config_from_connection
 from airflow_provider_onecodex.api.errors import (
     OneCodexConnectionError,
     OneCodexResponseError,
@@ -38,6 +38,20 @@ def request_headers(config: ClientConfig) -> dict[str, str]:
 def secret_forms(api_key: str) -> list[str]:
     """The key and the Basic-auth token derived from it: what log masking must hide."""
     return [api_key, base64.b64encode(f"{api_key}:".encode()).decode("ascii")]
+
+
+def config_of(conn: Any, extra: dict[str, Any]) -> tuple[ClientConfig, list[str]]:
+    """Client settings of an Airflow connection (any object with its ``host``, ``password``, ``port``,
+    ``schema`` and ``conn_id``; ``extra`` parsed), and the secrets to mask in logs."""
+    config = config_from_connection(
+        host=conn.host,
+        password=conn.password,
+        extra=extra,
+        port=conn.port,
+        schema=conn.schema,
+        conn_id=conn.conn_id,  # named in 401/402/403 messages
+    )
+    return config, secret_forms(conn.password) if conn.password else []
 
 
 def decode_response(

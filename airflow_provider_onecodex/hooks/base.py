@@ -16,16 +16,14 @@ from airflow.sdk import BaseHook
 from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.analyses import analysis_where
 from airflow_provider_onecodex.api.batch import list_by_ids
-from airflow_provider_onecodex.api.config import ClientConfig, config_from_connection
+from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.downloads import url_secrets
-from airflow_provider_onecodex.api.http import secret_forms
+from airflow_provider_onecodex.api.http import config_of
 from airflow_provider_onecodex.api.ops import Effect, FetchUrl, Op, T
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
 from airflow_provider_onecodex.api.records import Account, signed_urls
 
 if TYPE_CHECKING:
-    from airflow.sdk import Connection
-
     from airflow_provider_onecodex.api.client import OneCodexClient
 
 
@@ -45,19 +43,6 @@ class Route(Generic[R]):
             return cast(Callable[..., R], self)
         call = hook.list_records if self.listing else hook.get_record
         return cast(Callable[..., R], functools.partial(call, self.resource, **self.fixed))
-
-
-def config_of(conn: Connection, extra: dict[str, Any]) -> tuple[ClientConfig, list[str]]:
-    """Client settings of an Airflow connection (``extra`` parsed), and the secrets to mask."""
-    config = config_from_connection(
-        host=conn.host,
-        password=conn.password,
-        extra=extra,
-        port=conn.port,
-        schema=conn.schema,
-        conn_id=conn.conn_id,  # named in 401/402/403 messages
-    )
-    return config, secret_forms(conn.password) if conn.password else []
 
 
 class OneCodexConnection(BaseHook):

@@ -13,10 +13,11 @@ from airflow.sdk import BaseHook
 from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.config import ClientConfig
+from airflow_provider_onecodex.api.http import config_of
 from airflow_provider_onecodex.api.ops import Op, T
 from airflow_provider_onecodex.api.records import Sample
 from airflow_provider_onecodex.hooks.analyses import OneCodexAnalysesHook
-from airflow_provider_onecodex.hooks.base import OneCodexConnection, config_of
+from airflow_provider_onecodex.hooks.base import OneCodexConnection
 from airflow_provider_onecodex.hooks.files import OneCodexFilesHook
 from airflow_provider_onecodex.hooks.jobs import OneCodexJobsHook
 from airflow_provider_onecodex.hooks.samples import OneCodexSamplesHook
