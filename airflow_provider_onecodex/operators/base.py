@@ -81,8 +81,9 @@ def _failing(exc: Exception, fail: type[Exception]) -> Exception:
     return twin.with_traceback(exc.__traceback__)  # type: ignore[no-any-return]
 
 
-class OneCodexOperator(BaseOperator):
-    """Holds the connection id, the lazily built hook and the XCom size policy of every value.
+class OneCodexTask(BaseOperator):
+    """The arguments and helpers every One Codex operator and sensor shares: the connection id, the
+    lazily built hook and the XCom size policy of the value the task returns.
 
     :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
     :param xcom_max_bytes: largest XCom value in bytes of compact JSON (default 49152 = 48 KiB).
@@ -94,12 +95,6 @@ class OneCodexOperator(BaseOperator):
     """
 
     _results_policy = False  # True where execute applies its own (results) policy
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        execute = cls.__dict__.get("execute")
-        if execute is not None and not getattr(execute, "_onecodex_fails_fast", False):
-            cls.execute = _fails_fast(execute)  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -123,12 +118,26 @@ class OneCodexOperator(BaseOperator):
         return OneCodexHook(self.onecodex_conn_id)
 
     def _bounded(self, value: Any, context: Context) -> Any:
-        """``value`` under the XCom size policy (results operators apply their own)."""
+        """``value`` under the XCom size policy (:func:`~airflow_provider_onecodex.operators.storage.bounded_xcom`):
+        over ``xcom_max_bytes`` it goes to ``destination``, or the task fails before pushing (results
+        operators apply their own)."""
         if self._results_policy:
             return value
         from airflow_provider_onecodex.operators.storage import bounded_task_value
 
         return bounded_task_value(self, value, context)
+
+
+class OneCodexOperator(OneCodexTask):
+    """A One Codex operator: :class:`OneCodexTask`, and failing without retries on errors retrying
+    cannot fix (see ``_fails_fast``).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        execute = cls.__dict__.get("execute")
+        if execute is not None and not getattr(execute, "_onecodex_fails_fast", False):
+            cls.execute = _fails_fast(execute)  # type: ignore[method-assign]
 
 
 def sample_link(hook: OneCodexHook, sample_id: str | None) -> str | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
@@ -22,23 +21,20 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from airflow_provider_onecodex.api.errors import OneCodexError
 from airflow_provider_onecodex.api.progress import WaitProgress, advance
-from airflow_provider_onecodex.api.results import DEFAULT_XCOM_MAX_BYTES
 from airflow_provider_onecodex.api.waiting import OUTCOME_STATUSES
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
-from airflow_provider_onecodex.operators.base import failing_fast
+from airflow_provider_onecodex.operators.base import OneCodexTask, failing_fast
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
-
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
 
 STARTED_KEY = "onecodex_wait_started_at"  # task_state_store key: when this wait began, epoch seconds
 PROGRESS_KEY = "onecodex_wait_progress"  # task_state_store key: WaitProgress.to_dict() of this wait
 
 
-class OneCodexWaitSensor(BaseSensorOperator):
+class OneCodexWaitSensor(OneCodexTask, BaseSensorOperator):
     """What every One Codex sensor shares: the hook, argument checks, the outcome gate, deferral.
 
     Subclasses say what one poll is (:meth:`_poll`, returning an outcome dict from
@@ -53,31 +49,17 @@ class OneCodexWaitSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        onecodex_conn_id: str = "onecodex_default",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_consecutive_failures: int = 10,
-        xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES,
-        destination: Any = None,
-        destination_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.onecodex_conn_id = onecodex_conn_id
+        super().__init__(**kwargs)  # onecodex_conn_id, xcom_max_bytes, destination...: OneCodexTask
         self.deferrable = deferrable
         self.max_consecutive_failures = max_consecutive_failures
-        self.xcom_max_bytes = xcom_max_bytes
-        self.destination = destination
-        self.destination_conn_id = destination_conn_id
         self._progress = WaitProgress()  # failure count, answered yet, Retry-After (api/progress.py)
         self._store: Any = None  # Airflow 3.3's task_state_store of this try, if any
         self._deadline: float | None = None  # epoch seconds; set by execute
         self.onecodex_url: str | None = None  # read by OneCodexLink when the task phase ends
-
-    @cached_property
-    def hook(self) -> OneCodexHook:
-        from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
-
-        return OneCodexHook(self.onecodex_conn_id)
 
     def _check_wait_args(self) -> None:
         """Checks shared by every wait, after templating and before any request."""
@@ -285,13 +267,6 @@ class OneCodexWaitSensor(BaseSensorOperator):
                 f"One Codex trigger for {self.describe()} ended without a final outcome: {event!r}"
             )
         return self._bounded(result.xcom_value, context)
-
-    def _bounded(self, value: Any, context: Context) -> Any:
-        """The XCom size policy (:func:`~airflow_provider_onecodex.operators.storage.bounded_xcom`):
-        a value over ``xcom_max_bytes`` goes to ``destination``, or fails the task before pushing."""
-        from airflow_provider_onecodex.operators.storage import bounded_task_value
-
-        return bounded_task_value(self, value, context)
 
     def _trigger_kwargs(self, deadline: float) -> dict[str, Any]:
         """The kwargs every One Codex trigger shares."""
