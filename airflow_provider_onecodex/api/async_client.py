@@ -63,36 +63,21 @@ class AsyncOneCodexClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _send_once(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        json_body: Any,
-        expect: type | None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[Any, httpx.Headers]:
+    async def _send_once(self, call: ApiCall) -> tuple[Any, httpx.Headers]:
         try:
-            response = await self.client.request(method, path, params=params, json=json_body, headers=headers)
+            response = await self.client.request(
+                call.method, call.path, params=call.params, json=call.json_body, headers=call.headers
+            )
         except httpx.HTTPError as exc:
-            raise connection_error(exc, self.config, method, path) from None
-        return decode(response, method, path, expect, self.config)
+            raise connection_error(exc, self.config, call.method, call.path) from None
+        return decode(response, call.method, call.path, call.expect, self.config)
 
     async def perform(self, effect: Effect) -> Any:
         """Carry out one effect of an operation, with the retry policy of :func:`.http.policy_for`."""
         if isinstance(effect, ApiCall):
-            policy = policy_for(self.config, effect.method.upper(), effect.retried)
-            retrying = policy.async_retrying(sleep=self._sleep)
-            args = (
-                effect.method.upper(),
-                effect.path,
-                effect.params,
-                effect.json_body,
-                effect.expect,
-                effect.headers,
-            )
+            call, policy = policy_for(self.config, effect)
             try:
-                data, headers = await retrying(self._send_once, *args)
+                data, headers = await policy.async_retrying(sleep=self._sleep)(self._send_once, call)
             except OneCodexAPIError as exc:
                 raise policy.mark_throttled(exc) from None
             return (data, headers) if effect.with_headers else data

@@ -62,28 +62,20 @@ class OneCodexClient:
         self.close()
 
     # -- one request -------------------------------------------------------------------------
-    def _send_once(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        json_body: Any,
-        expect: type | None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[Any, requests.structures.CaseInsensitiveDict[str]]:
+    def _send_once(self, call: ApiCall) -> tuple[Any, requests.structures.CaseInsensitiveDict[str]]:
         try:
             response = self.session.request(
-                method,
-                self.config.base_url + path,
-                params=params,
-                json=json_body,
-                headers=headers,
+                call.method,
+                self.config.base_url + call.path,
+                params=call.params,
+                json=call.json_body,
+                headers=call.headers,
                 timeout=self.config.timeout,
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
-            raise connection_error(exc, self.config, method, path) from None
-        return decode(response, method, path, expect, self.config)
+            raise connection_error(exc, self.config, call.method, call.path) from None
+        return decode(response, call.method, call.path, call.expect, self.config)
 
     def request(
         self,
@@ -103,12 +95,12 @@ class OneCodexClient:
         :param headers: extra request headers (e.g. ``X-Pagination-Style``), added to the session's.
         :raises OneCodexAPIError: a subclass per failure class, after the last attempt.
         """
-        method = method.upper()
-        policy = policy_for(self.config, method, retry)
+        return self._call(ApiCall(method, path, json_body, expect, params, retry, headers=headers))
+
+    def _call(self, call: ApiCall) -> tuple[Any, requests.structures.CaseInsensitiveDict[str]]:
+        call, policy = policy_for(self.config, call)
         try:
-            return policy.retrying(sleep=self._sleep)(
-                self._send_once, method, path, params, json_body, expect, headers
-            )
+            return policy.retrying(sleep=self._sleep)(self._send_once, call)
         except OneCodexAPIError as exc:
             raise policy.mark_throttled(exc) from None
 
@@ -116,15 +108,7 @@ class OneCodexClient:
     def perform(self, effect: Effect) -> Any:
         """Carry out one effect of an operation: a request, a listing or a pre-signed fetch."""
         if isinstance(effect, ApiCall):
-            data, headers = self.request(
-                effect.method,
-                effect.path,
-                params=effect.params,
-                json_body=effect.json_body,
-                expect=effect.expect,
-                retry=effect.retried,
-                headers=effect.headers,
-            )
+            data, headers = self._call(effect)
             return (data, headers) if effect.with_headers else data
         if isinstance(effect, Listing):
             return self.run(all_pages(effect, self.config.page_size))

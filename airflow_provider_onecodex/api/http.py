@@ -7,6 +7,7 @@ every decision about a response is made here, once.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import socket
 import ssl
@@ -21,6 +22,7 @@ from airflow_provider_onecodex.api.errors import (
     error_for_status,
 )
 from airflow_provider_onecodex.api.ops import RETRIED_METHODS as RETRIED_METHODS
+from airflow_provider_onecodex.api.ops import ApiCall
 from airflow_provider_onecodex.api.retry import NO_RETRY, RetryPolicy
 
 
@@ -240,8 +242,9 @@ def connection_error(
     return OneCodexConnectionError(None, method, path, _describe(cause, exc, config), cause=cause)
 
 
-def policy_for(config: ClientConfig, method: str, retry: bool | None) -> RetryPolicy:
-    """The retry policy of one request: the connection's when retried (by method when ``retry`` is
-    ``None``: never a POST), else none."""
-    retried = method in RETRIED_METHODS if retry is None else retry
-    return config.retry if retried else NO_RETRY
+def policy_for(config: ClientConfig, call: ApiCall) -> tuple[ApiCall, RetryPolicy]:
+    """One request as both clients send it (method upper case, ``retry`` settled by the method when
+    ``None``: never a POST) and its retry policy: the connection's when retried, else none."""
+    call = dataclasses.replace(call, method=call.method.upper())
+    call = dataclasses.replace(call, retry=call.retried)
+    return call, config.retry if call.retry else NO_RETRY
