@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 # Statuses retried with backoff: rate limiting and gateway/server trouble.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -73,7 +74,11 @@ class OneCodexAPIError(OneCodexError):
 
     def __reduce__(self) -> tuple[object, ...]:
         args = (self.status, self.method, self.path, self.message, self.retry_after)
-        return (_rebuild, (type(self), args, {"hint": self.hint} if self.hint else {}))
+        return (_rebuild, (type(self), args, self._keywords()))
+
+    def _keywords(self) -> dict[str, object]:
+        """The keyword arguments that rebuild this error (pickling)."""
+        return {"hint": self.hint} if self.hint else {}
 
 
 def _rebuild(
@@ -105,24 +110,16 @@ class OneCodexConnectionError(OneCodexAPIError):
         ``read_timeout``, ``reset`` or ``other`` (see :func:`~airflow_provider_onecodex.api.http.transport_cause`).
     """
 
-    def __init__(
-        self,
-        status: int | None,
-        method: str,
-        path: str,
-        message: str,
-        retry_after: float | None = None,
-        cause: str = "other",
-    ) -> None:
-        super().__init__(status, method, path, message, retry_after)
+    def __init__(self, *args: Any, cause: str = "other", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # as OneCodexAPIError; ``cause`` by keyword only
         self.cause = cause
 
     @property
     def transient(self) -> bool:
         return True
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.status, self.method, self.path, self.message, self.retry_after, self.cause))
+    def _keywords(self) -> dict[str, object]:
+        return {**super()._keywords(), "cause": self.cause}
 
 
 class OneCodexResponseError(OneCodexAPIError):
