@@ -1,70 +1,26 @@
 """Sample uploads (sync only): :class:`OneCodexUploadsHook`, part of ``OneCodexHook``.
 
-Every decision is in :mod:`airflow_provider_onecodex.api.uploads` and :mod:`~.api.fastx`; this hook
-reads the sources (as streams) and performs the operation's two upload effects, ``SampleCreated``
-(tell the caller) and ``S3Put`` (move the bytes with boto3, the ``airflow-provider-onecodex[upload]``
-extra, as One Codex's own client does); the API effects go to :meth:`OneCodexBaseHook.run`'s
-executor.
+Every decision is in :mod:`airflow_provider_onecodex.api.uploads` and :mod:`~.api.fastx`; the byte
+moving (sources read as streams, the S3 multipart step with boto3) is in
+:mod:`airflow_provider_onecodex.transfer`. This hook sequences the operation's effects:
+``SampleCreated`` (tell the caller), ``S3Put`` (the transfer) and the API calls
+(:meth:`OneCodexBaseHook.run`'s executor).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any
 
-from airflow_provider_onecodex.api.fastx import SNIFF_BYTES, SequenceFile, check_file
 from airflow_provider_onecodex.api.ops import run_op
-from airflow_provider_onecodex.api.transfer import TransferProgress
-from airflow_provider_onecodex.api.uploads import S3Put, S3TransferError, SampleCreated, build_request
+from airflow_provider_onecodex.api.uploads import S3Put, SampleCreated, build_request
 from airflow_provider_onecodex.api.uploads import cancel_upload as cancel_upload_op
 from airflow_provider_onecodex.api.uploads import upload_sample as upload_sample_op
 from airflow_provider_onecodex.hooks.base import OneCodexBaseHook
+from airflow_provider_onecodex.transfer import boto3_module, put_file, read_source, s3_client, source_path
 
 log = logging.getLogger(__name__)
-
-SOURCE_BLOCK = 8 * 1024 * 1024  # bytes fetched per read from remote storage (fsspec block size)
-UPLOAD_EXTRA_HINT = "pip install 'airflow-provider-onecodex[upload]'"
-
-
-def _boto3() -> Any:
-    try:
-        import boto3
-    except ImportError:
-        raise ImportError(
-            f"uploading samples needs boto3, which the 'upload' extra installs: {UPLOAD_EXTRA_HINT}"
-        ) from None
-    return boto3
-
-
-def source_path(source: object, name: str = "source") -> Any:
-    """``source`` as a readable path: an ``ObjectStoragePath`` or other universal_pathlib ``UPath``
-    is used as is; a URL (``file://``, ``s3://``, ``gs://``...) or a local path becomes an
-    ``ObjectStoragePath``.
-
-    :raises TypeError: not a path. :raises ValueError: empty.
-    """
-    from upath import UPath
-
-    from airflow_provider_onecodex.storage import storage_path
-
-    if isinstance(source, UPath):
-        return source
-    return storage_path(source, name=name)
-
-
-def _read_file(path: Any, what: str) -> SequenceFile:
-    """Check one source from its name, size and first bytes (one short read, nothing kept)."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb", block_size=SOURCE_BLOCK) as stream:
-            head = stream.read(SNIFF_BYTES)
-    except FileNotFoundError:
-        raise ValueError(f"{what}: {path} does not exist") from None
-    except IsADirectoryError:
-        raise ValueError(f"{what}: {path} is a folder, not a file") from None
-    return check_file(path.name, size, head, what)
 
 
 class OneCodexUploadsHook(OneCodexBaseHook):
@@ -114,7 +70,7 @@ class OneCodexUploadsHook(OneCodexBaseHook):
         paths = {"source": source_path(source, "source")}
         if paired_source is not None:
             paths["paired_source"] = source_path(paired_source, "paired_source")
-        files = {role: _read_file(path, role) for role, path in paths.items()}
+        files = {role: read_source(path, role) for role, path in paths.items()}
         request = build_request(
             files["source"],
             files.get("paired_source"),
@@ -123,7 +79,7 @@ class OneCodexUploadsHook(OneCodexBaseHook):
             project_id=project_id,
             external_sample_id=external_sample_id,
         )
-        boto3 = _boto3()
+        boto3 = boto3_module()
         created: list[str] = []
         s3_clients: dict[str, Any] = {}
 
@@ -135,9 +91,9 @@ class OneCodexUploadsHook(OneCodexBaseHook):
                 return None
             if isinstance(effect, S3Put):
                 if effect.access_key_id not in s3_clients:  # one client per init (same keys for a pair)
-                    s3_clients[effect.access_key_id] = self._s3_client(boto3, effect)
+                    s3_clients[effect.access_key_id] = s3_client(boto3, effect, self.config)
                 client = s3_clients[effect.access_key_id]
-                self._put(client, effect, paths[effect.role], files[effect.role], created[-1])
+                put_file(client, effect, paths[effect.role], files[effect.role], created[-1], log)
                 return None
             return self._perform(effect)
 
@@ -163,85 +119,6 @@ class OneCodexUploadsHook(OneCodexBaseHook):
             log.warning("Could not cancel the upload of sample %s: %s", sample_id, exc)
         else:
             log.info("Cancelled the upload of sample %s: %s", sample_id, outcome["message"])
-
-    def _s3_client(self, boto3: Any, put: S3Put) -> Any:
-        """An S3 client with the keys of one init; botocore retries each request (part) as the
-        connection's ``max_retries`` says, with its own backoff."""
-        from botocore.config import Config
-
-        endpoint = self.config.upload_s3_endpoint_url
-        return boto3.session.Session().client(
-            "s3",
-            aws_access_key_id=put.access_key_id,
-            aws_secret_access_key=put.secret_access_key,
-            endpoint_url=endpoint,
-            config=Config(
-                retries={"total_max_attempts": self.config.retry.max_attempts, "mode": "standard"},
-                connect_timeout=self.config.connect_timeout,
-                read_timeout=self.config.read_timeout,
-                s3={"addressing_style": "path"} if endpoint else None,
-            ),
-        )
-
-    def _put(self, client: Any, put: S3Put, path: Any, file: SequenceFile, sample_id: str) -> None:
-        from boto3.s3.transfer import TransferConfig
-
-        transfer = TransferConfig(
-            multipart_threshold=put.chunk_size,
-            multipart_chunksize=put.chunk_size,
-            use_threads=False,  # one part in memory at a time
-        )
-        label = f"sample {sample_id}: {file.name}"
-        progress = TransferProgress(file.size, label, time.monotonic())
-
-        def on_bytes(n: int) -> None:
-            line = progress.add(n, time.monotonic())
-            if line:
-                log.info("Uploading %s", line)
-
-        log.info("Uploading %s (%d bytes, parts of %d MiB)", label, file.size, put.chunk_size >> 20)
-        try:
-            with path.open("rb", block_size=SOURCE_BLOCK) as stream:
-                client.upload_fileobj(
-                    _Reader(stream),
-                    put.bucket,
-                    put.key,
-                    ExtraArgs={"ServerSideEncryption": "AES256"},
-                    Config=transfer,
-                    Callback=on_bytes,
-                )
-        except Exception as exc:
-            raise S3TransferError(f"uploading {label} to S3 failed: {_s3_reason(exc)}") from None
-        log.info("Uploaded %s", progress.describe(time.monotonic()))
-
-
-def _s3_reason(exc: BaseException) -> str:
-    """The S3 error code and message, or the exception type: never its text, which can hold the
-    bucket and key (``S3UploadFailedError``: "Failed to upload <file> to <bucket>/<key>")."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ClientError):
-            error = seen.response.get("Error", {})
-            retries = seen.response.get("ResponseMetadata", {}).get("RetryAttempts")
-            after = f" after {retries} retries" if retries else ""
-            return f"{error.get('Code', 'error')}: {error.get('Message', '')}{after}".strip()
-        if isinstance(seen, BotoCoreError):
-            return type(seen).__name__  # e.g. EndpointConnectionError: its text names the URL
-        seen = seen.__cause__ or seen.__context__
-    return type(exc).__name__
-
-
-class _Reader:
-    """A read-only, non-seekable view of a stream, so s3transfer reads it part by part in order
-    (and never asks for its length by seeking, which some remote file objects do badly)."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        return self._stream.read(size)
 
 
 __all__ = ["OneCodexUploadsHook", "source_path"]

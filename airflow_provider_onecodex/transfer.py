@@ -1,0 +1,148 @@
+"""Moving a sample's bytes: the sources read as streams (any ``ObjectStoragePath``) and the S3
+multipart step of an upload (boto3, the ``airflow-provider-onecodex[upload]`` extra, as One Codex's
+own client does). No One Codex call and no decision here: those are in
+:mod:`airflow_provider_onecodex.api.uploads`; :class:`~airflow_provider_onecodex.hooks.uploads.OneCodexUploadsHook`
+sequences them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, BinaryIO
+
+from airflow_provider_onecodex.api.config import ClientConfig
+from airflow_provider_onecodex.api.fastx import SNIFF_BYTES, SequenceFile, check_file
+from airflow_provider_onecodex.api.transfer import TransferProgress
+from airflow_provider_onecodex.api.uploads import S3Put, S3TransferError
+
+SOURCE_BLOCK = 8 * 1024 * 1024  # bytes fetched per read from remote storage (fsspec block size)
+UPLOAD_EXTRA_HINT = "pip install 'airflow-provider-onecodex[upload]'"
+
+
+def boto3_module() -> Any:
+    """boto3, or an ImportError naming the extra that installs it."""
+    try:
+        import boto3
+    except ImportError:
+        raise ImportError(
+            f"uploading samples needs boto3, which the 'upload' extra installs: {UPLOAD_EXTRA_HINT}"
+        ) from None
+    return boto3
+
+
+def source_path(source: object, name: str = "source") -> Any:
+    """``source`` as a readable path: an ``ObjectStoragePath`` or other universal_pathlib ``UPath``
+    is used as is; a URL (``file://``, ``s3://``, ``gs://``...) or a local path becomes an
+    ``ObjectStoragePath``.
+
+    :raises TypeError: not a path. :raises ValueError: empty.
+    """
+    from upath import UPath
+
+    from airflow_provider_onecodex.storage import storage_path
+
+    if isinstance(source, UPath):
+        return source
+    return storage_path(source, name=name)
+
+
+def read_source(path: Any, what: str) -> SequenceFile:
+    """Check one source from its name, size and first bytes (one short read, nothing kept)."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb", block_size=SOURCE_BLOCK) as stream:
+            head = stream.read(SNIFF_BYTES)
+    except FileNotFoundError:
+        raise ValueError(f"{what}: {path} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"{what}: {path} is a folder, not a file") from None
+    return check_file(path.name, size, head, what)
+
+
+def s3_client(boto3: Any, put: S3Put, config: ClientConfig) -> Any:
+    """An S3 client with the keys of one init; botocore retries each request (part) as the
+    connection's ``max_retries`` says, with its own backoff."""
+    from botocore.config import Config
+
+    endpoint = config.upload_s3_endpoint_url
+    return boto3.session.Session().client(
+        "s3",
+        aws_access_key_id=put.access_key_id,
+        aws_secret_access_key=put.secret_access_key,
+        endpoint_url=endpoint,
+        config=Config(
+            retries={"total_max_attempts": config.retry.max_attempts, "mode": "standard"},
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            s3={"addressing_style": "path"} if endpoint else None,
+        ),
+    )
+
+
+def put_file(
+    client: Any, put: S3Put, path: Any, file: SequenceFile, sample_id: str, log: logging.Logger
+) -> None:
+    """Stream ``path`` (``file`` as checked) to S3 in parts of ``put.chunk_size`` bytes, SSE AES256,
+    logging progress on ``log``.
+
+    :raises S3TransferError: the S3 step failed (its code and message, never the bucket or key).
+    """
+    from boto3.s3.transfer import TransferConfig
+
+    transfer = TransferConfig(
+        multipart_threshold=put.chunk_size,
+        multipart_chunksize=put.chunk_size,
+        use_threads=False,  # one part in memory at a time
+    )
+    label = f"sample {sample_id}: {file.name}"
+    progress = TransferProgress(file.size, label, time.monotonic())
+
+    def on_bytes(n: int) -> None:
+        line = progress.add(n, time.monotonic())
+        if line:
+            log.info("Uploading %s", line)
+
+    log.info("Uploading %s (%d bytes, parts of %d MiB)", label, file.size, put.chunk_size >> 20)
+    try:
+        with path.open("rb", block_size=SOURCE_BLOCK) as stream:
+            client.upload_fileobj(
+                _Reader(stream),
+                put.bucket,
+                put.key,
+                ExtraArgs={"ServerSideEncryption": "AES256"},
+                Config=transfer,
+                Callback=on_bytes,
+            )
+    except Exception as exc:
+        raise S3TransferError(f"uploading {label} to S3 failed: {_s3_reason(exc)}") from None
+    log.info("Uploaded %s", progress.describe(time.monotonic()))
+
+
+def _s3_reason(exc: BaseException) -> str:
+    """The S3 error code and message, or the exception type: never its text, which can hold the
+    bucket and key (``S3UploadFailedError``: "Failed to upload <file> to <bucket>/<key>")."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ClientError):
+            error = seen.response.get("Error", {})
+            retries = seen.response.get("ResponseMetadata", {}).get("RetryAttempts")
+            after = f" after {retries} retries" if retries else ""
+            return f"{error.get('Code', 'error')}: {error.get('Message', '')}{after}".strip()
+        if isinstance(seen, BotoCoreError):
+            return type(seen).__name__  # e.g. EndpointConnectionError: its text names the URL
+        seen = seen.__cause__ or seen.__context__
+    return type(exc).__name__
+
+
+class _Reader:
+    """A read-only, non-seekable view of a stream, so s3transfer reads it part by part in order
+    (and never asks for its length by seeking, which some remote file objects do badly)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
