@@ -2,7 +2,7 @@
 
 Every decision is in :mod:`airflow_provider_onecodex.api.uploads` and :mod:`~.api.fastx`; the byte
 moving (sources read as streams, the S3 multipart step with boto3) is in
-:mod:`airflow_provider_onecodex.transfer`. This hook sequences the operation's effects:
+:mod:`airflow_provider_onecodex.upload_transfer`. This hook sequences the operation's effects:
 ``SampleCreated`` (tell the caller), ``S3Put`` (the transfer) and the API calls
 (:meth:`OneCodexBaseHook.run`'s executor).
 """
@@ -13,12 +13,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_onecodex import upload_transfer as transfer
 from airflow_provider_onecodex.api.ops import run_op
 from airflow_provider_onecodex.api.uploads import S3Put, SampleCreated, build_request
 from airflow_provider_onecodex.api.uploads import cancel_upload as cancel_upload_op
 from airflow_provider_onecodex.api.uploads import upload_sample as upload_sample_op
 from airflow_provider_onecodex.hooks.base import OneCodexBaseHook
-from airflow_provider_onecodex.transfer import boto3_module, put_file, read_source, s3_client, source_path
+from airflow_provider_onecodex.upload_transfer import source_path
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class OneCodexUploadsHook(OneCodexBaseHook):
         paths = {"source": source_path(source, "source")}
         if paired_source is not None:
             paths["paired_source"] = source_path(paired_source, "paired_source")
-        files = {role: read_source(path, role) for role, path in paths.items()}
+        files = {role: transfer.read_source(path, role) for role, path in paths.items()}
         request = build_request(
             files["source"],
             files.get("paired_source"),
@@ -79,7 +80,7 @@ class OneCodexUploadsHook(OneCodexBaseHook):
             project_id=project_id,
             external_sample_id=external_sample_id,
         )
-        boto3 = boto3_module()
+        boto3 = transfer.boto3_module()
         created: list[str] = []
         s3_clients: dict[str, Any] = {}
 
@@ -91,9 +92,9 @@ class OneCodexUploadsHook(OneCodexBaseHook):
                 return None
             if isinstance(effect, S3Put):
                 if effect.access_key_id not in s3_clients:  # one client per init (same keys for a pair)
-                    s3_clients[effect.access_key_id] = s3_client(boto3, effect, self.config)
+                    s3_clients[effect.access_key_id] = transfer.s3_client(boto3, effect, self.config)
                 client = s3_clients[effect.access_key_id]
-                put_file(client, effect, paths[effect.role], files[effect.role], created[-1], log)
+                transfer.put_file(client, effect, paths[effect.role], files[effect.role], created[-1], log)
                 return None
             return self._perform(effect)
 
