@@ -131,7 +131,5 @@ def get_job_by_name(name: object, *, include_public: bool = False) -> Op[dict[st
         raise JobNotFoundError(f"no {scope} One Codex job is named {name!r}: check the name, or pass job_id")
     if len(matches) > 1:
         ids = ", ".join(record_id(r) or "?" for r in matches)
-        raise JobNotFoundError(
-            f"{len(matches)} One Codex jobs are named {name!r} ({ids}): pass job_id instead"
-        )
+        raise JobNotFoundError(f"{len(matches)} One Codex jobs are named {name!r} ({ids}): pass job_id instead")
     return dict(matches[0])

@@ -107,9 +107,7 @@ def validate_job_args(job_args: object, name: str = "job_args") -> dict[str, Any
         try:
             job_args = json.loads(job_args) if job_args.strip() else {}
         except ValueError:
-            raise ValueError(
-                f"{name} must be a JSON object, got text that is not JSON: {job_args!r}"
-            ) from None
+            raise ValueError(f"{name} must be a JSON object, got text that is not JSON: {job_args!r}") from None
     if not isinstance(job_args, Mapping):
         raise TypeError(f"{name} must be a JSON object (dict), got {job_args!r}")
     if not all(isinstance(k, str) for k in job_args):
@@ -196,9 +194,7 @@ class JobRun:
     ) -> JobRun:
         """Validate every argument; raises ``TypeError``/``ValueError`` naming the bad one."""
         if not isinstance(populate_default_arguments, bool):
-            raise TypeError(
-                f"populate_default_arguments must be True or False, got {populate_default_arguments!r}"
-            )
+            raise TypeError(f"populate_default_arguments must be True or False, got {populate_default_arguments!r}")
         return cls(
             job_id=validate_id(job_id, "job_id", resource="jobs"),
             sample_id=validate_id(sample_id, "sample_id", resource="samples"),
