@@ -7,7 +7,8 @@ scheduled on that asset, so each new sample starts a run within a poll interval,
 holding a worker slot in between. For the samples named in the run's triggering events it:
 
 1. waits until the sample is classified (``available`` with a primary classification);
-2. starts an alignment (**placeholder**, see ``start_alignment_placeholder``);
+2. starts an alignment job run against ``ONECODEX_EXAMPLE_ALIGNMENT_TAX_ID`` (``OneCodexRunJobOperator``,
+   ``reuse_existing=True``: an event delivered twice starts nothing new);
 3. waits for the sample's alignments (a failed one is reported, not fatal);
 4. fetches the primary classification's results (stored under ``results_folder`` when large);
 5. prints a QC line per sample: top species, host fraction, alignment outcomes.
@@ -25,11 +26,14 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Asset, AssetWatcher, task
 
+from airflow_provider_onecodex.operators.jobs import OneCodexRunJobOperator
 from airflow_provider_onecodex.operators.onecodex import OneCodexFetchResultsOperator
 from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor, OneCodexSampleSensor
 from airflow_provider_onecodex.triggers.events import OneCodexNewSampleTrigger
 
 POLL_INTERVAL = float(os.environ.get("ONECODEX_EXAMPLE_POLL_INTERVAL", "60"))
+ALIGNMENT_JOB = os.environ.get("ONECODEX_EXAMPLE_ALIGNMENT_JOB", "Alignment Run")
+ALIGNMENT_TAX_ID = os.environ.get("ONECODEX_EXAMPLE_ALIGNMENT_TAX_ID", "1280")  # S. aureus
 AIRFLOW_HOME = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
 
 NEW_SAMPLES = Asset(
@@ -55,23 +59,6 @@ def samples_from_events(triggering_asset_events: Any = None) -> list[str]:
             ids.append(payload["sample_id"])
     print(f"new One Codex samples: {ids}")
     return ids
-
-
-@task
-def start_alignment_placeholder(sample_id: str) -> list[str]:
-    """PLACEHOLDER for starting an alignment job; swap for the job-run operator when it lands::
-
-        OneCodexRunJobOperator.partial(task_id="start_alignment", job_id="<alignment job id>")
-            .expand(sample_id=sample_ids)
-
-    Until then it starts nothing: it lists the alignments the sample already has.
-    """
-    from airflow_provider_onecodex.api.ids import record_id
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
-
-    ids = [record_id(a) for a in OneCodexHook().list_alignments(sample_id=sample_id)]
-    print(f"sample {sample_id}: no alignment started (placeholder); existing alignments {ids}")
-    return [i for i in ids if i]
 
 
 @task
@@ -118,7 +105,14 @@ with DAG(
     classified = OneCodexSampleSensor.partial(
         task_id="wait_for_classification", wait_for_primary_classification=True, **waits
     ).expand(sample_id=sample_ids)
-    started = start_alignment_placeholder.expand(sample_id=sample_ids)
+    started = OneCodexRunJobOperator.partial(
+        task_id="start_alignment",
+        job_name=ALIGNMENT_JOB,
+        job_args={"tax_id": ALIGNMENT_TAX_ID},
+        wait_for_completion=False,  # the sensor below waits for every alignment of the sample
+        reuse_existing=True,
+        map_index_template="{{ task.sample_id }}",
+    ).expand(sample_id=sample_ids)
     aligned = OneCodexAnalysisSensor.partial(
         task_id="wait_for_alignments", resource="alignments", failure_policy="report", min_count=0, **waits
     ).expand(sample_id=sample_ids)
