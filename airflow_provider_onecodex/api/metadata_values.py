@@ -1,6 +1,11 @@
 """One Codex's enumerated metadata values (OpenAPI ``SequencingPlatform``, ``SequencingLibraryType``,
 ``SequencingSampleType``; API reference §8.6): ``PATCH /api/v1/metadata/{id}`` answers 400 for any
-other value of ``platform``, ``library_type`` or ``sample_type`` (null is allowed)."""
+other value of ``platform``, ``library_type`` or ``sample_type`` (null is allowed).
+
+Defined once: the simulator's ``PATCH`` checks (``testing/metadata_rules.py``) take these same
+values (data, not logic), and the OpenAPI conformance test
+(``tests/testing/test_openapi_conformance.py``) checks them against the OpenAPI file's enums, so a
+mistake here fails that test rather than being reproduced unnoticed by the simulator."""
 
 from __future__ import annotations
 

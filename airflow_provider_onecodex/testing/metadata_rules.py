@@ -1,9 +1,11 @@
 """What ``PATCH /api/v1/metadata/{id}`` and ``PATCH /api/v1/samples/{id}`` accept (API reference
 §8.5, §8.6; OpenAPI ``MetadataPatchSchema`` and ``SampleUpdateSchema``).
 
-The enumerations are the simulator's own copy of One Codex's (OpenAPI ``SequencingPlatform``,
-``SequencingLibraryType``, ``SequencingSampleType``), kept apart from the provider's so a mistake
-in one is caught by the other; the conformance test checks this copy against the OpenAPI file.
+The enumerations of ``platform``, ``library_type`` and ``sample_type`` are data, defined once in
+:mod:`airflow_provider_onecodex.api.metadata_values` for the provider and the simulator alike; the
+OpenAPI conformance test (``tests/testing/test_openapi_conformance.py``) checks that definition
+against the OpenAPI file's ``SequencingPlatform``, ``SequencingLibraryType`` and
+``SequencingSampleType``, so a mistake there is still caught.
 """
 
 from __future__ import annotations
@@ -11,25 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_onecodex.api.metadata_values import METADATA_ENUMS
 from airflow_provider_onecodex.testing.errors import InvalidChange
 
-PLATFORMS = (
-    "454 sequencing", "454 GS FLX", "454 GS FLX Titanium", "Illumina", "Illumina Genome Analyzer II",
-    "Illumina HiSeq", "Illumina HiSeq 1500", "Illumina HiSeq 2000", "Illumina HiSeq 2500",
-    "Illumina HiSeq 3000", "Illumina HiSeq 4000", "Illumina HiSeq X", "Illumina iSeq 100",
-    "Illumina MiniSeq", "Illumina MiSeq", "Illumina NextSeq", "Illumina NextSeq 500",
-    "Illumina NextSeq 550", "Illumina NovaSeq", "Illumina NovaSeq 5000", "Illumina NovaSeq 6000",
-    "BGISEQ", "BGISEQ 50", "Element", "Element AVITI", "Ion", "Ion S5", "Ion S5 XL", "Ion PGM",
-    "Ion Proton", "Ion Torrent", "Oxford Nanopore", "Oxford Nanopore GridION X5",
-    "Oxford Nanopore MinION", "Oxford Nanopore PromethION", "PacBio", "PacBio RS II", "PacBio Sequel",
-    "PacBio Sequel II System", "PacBio Revio", "PacBio Onso", "SOLiD", "Solexa Genome Analyzer",
-    "Sanger", "Other",
-)  # fmt: skip
-METADATA_ENUMS: dict[str, tuple[str, ...]] = {
-    "platform": PLATFORMS,
-    "library_type": ("WGS", "Targeted/16S", "Other"),
-    "sample_type": ("Isolate", "Metagenomic", "Other"),
-}
 SAMPLE_PATCH_FIELDS = ("tags", "project", "visibility")
 VISIBILITIES = ("public", "shared", "private", "importing", "awaiting data")
 
