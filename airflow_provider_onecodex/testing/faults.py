@@ -30,6 +30,29 @@ FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 ADMIN_PREFIX = "/_sim/"
 
 
+class _Shortcut:
+    """``Fault.<kind>(value=None, **options)``: a fault of that kind; ``value`` sets the one option
+    the kind takes (``Fault.hang(5)`` is ``Fault("hang", hang_for=5)``), other options go by name
+    (``Fault.reset(after=True)``); an option not given keeps its default."""
+
+    def __init__(self, option: str | None = None) -> None:
+        self.option = option
+        self.kind = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.kind = name
+
+    def __get__(self, instance: object, owner: type[Fault]) -> Callable[..., Fault]:
+        def make(value: Any = None, **options: Any) -> Fault:
+            if value is not None:
+                if self.option is None:
+                    raise TypeError(f"Fault.{self.kind}() takes options by name only, got {value!r}")
+                options[self.option] = value
+            return owner(cast(FaultKind, self.kind), **options)
+
+        return make
+
+
 @dataclass(frozen=True)
 class Fault:
     """One injected misbehaviour.
@@ -72,33 +95,14 @@ class Fault:
         """An error response, e.g. ``Fault.http_error(429, retry_after=2)``."""
         return cls("status", status=status, body=body, retry_after=retry_after)
 
-    @classmethod
-    def reset(cls) -> Fault:
-        return cls("reset")
-
-    @classmethod
-    def hang(cls, hang_for: float = 3600.0) -> Fault:
-        return cls("hang", hang_for=hang_for)
-
-    @classmethod
-    def slow(cls, delay: float = 1.0) -> Fault:
-        return cls("slow", delay=delay)
-
-    @classmethod
-    def html200(cls) -> Fault:
-        return cls("html200")
-
-    @classmethod
-    def truncated(cls) -> Fault:
-        return cls("truncated")
-
-    @classmethod
-    def vanish(cls, drop: int = 1) -> Fault:
-        return cls("vanish", drop=drop)
-
-    @classmethod
-    def no_total(cls) -> Fault:
-        return cls("no_total")
+    # one shortcut per kind (``status``: :meth:`http_error`); its argument is the kind's one option
+    reset = _Shortcut()
+    hang = _Shortcut("hang_for")
+    slow = _Shortcut("delay")
+    html200 = _Shortcut()
+    truncated = _Shortcut()
+    vanish = _Shortcut("drop")
+    no_total = _Shortcut()
 
     @classmethod
     def parse(cls, spec: Fault | str | int | Mapping[str, Any]) -> Fault:

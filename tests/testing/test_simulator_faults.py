@@ -248,3 +248,15 @@ def test_fault_parsing() -> None:
         with pytest.raises(ValueError):
             Fault.parse(bad)
     assert json.loads(json.dumps(Fault.hang().to_dict()))["kind"] == "hang"
+
+
+def test_each_kind_has_a_shortcut_taking_its_one_option() -> None:
+    assert Fault.hang(5) == Fault("hang", hang_for=5) and Fault.hang() == Fault("hang")
+    assert Fault.slow(0.4) == Fault("slow", delay=0.4) and Fault.vanish(drop=2) == Fault("vanish", drop=2)
+    assert Fault.reset(after=True) == Fault("reset", after=True)
+    for kind in ("reset", "html200", "truncated", "no_total"):
+        assert getattr(Fault, kind)() == Fault.parse(kind)
+        with pytest.raises(TypeError, match="by name only"):
+            getattr(Fault, kind)(1)
+    with pytest.raises(ValueError, match="after=True applies"):
+        Fault.slow(after=True)
