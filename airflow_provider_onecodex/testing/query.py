@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_onecodex.testing.ids import is_id
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 1000
 MAX_IN_ITEMS = 1000
+T = TypeVar("T")
 
 
 class QueryError(ValueError):
@@ -90,8 +91,8 @@ class ListQuery:
 
 def parse_list_query(params: Mapping[str, str], fields: Fields) -> ListQuery:
     """Read ``page``, ``per_page``, ``where`` and ``sort``; other parameters are ignored."""
-    page = _int_param(params, "page", 1)
-    per_page = _int_param(params, "per_page", DEFAULT_PER_PAGE)
+    page = _param(params, "page", 1, int, "page must be an integer")
+    per_page = _param(params, "per_page", DEFAULT_PER_PAGE, int, "per_page must be an integer")
     if page < 1:
         raise QueryError("page must be at least 1")
     if not 1 <= per_page <= MAX_PER_PAGE:
@@ -127,24 +128,20 @@ def lookup_keys(where: Mapping[str, Any], fields: Fields) -> tuple[str, frozense
     return None
 
 
-def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
+def _param(params: Mapping[str, str], name: str, default: T, parse: Callable[[str], T], problem: str) -> T:
+    """Query parameter ``name`` read by ``parse``, ``default`` when absent; a value ``parse``
+    refuses (``ValueError``) is a 400 saying ``problem``."""
     raw = params.get(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError:
-        raise QueryError(f"{name} must be an integer") from None
+        raise QueryError(problem) from None
 
 
 def _json_object(params: Mapping[str, str], name: str) -> dict[str, Any]:
-    raw = params.get(name)
-    if raw is None:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise QueryError(f"Invalid JSON in {name!r}") from None
+    value: Any = _param(params, name, {}, json.loads, f"Invalid JSON in {name!r}")
     if not isinstance(value, dict):
         raise QueryError(f"{name!r} must be a JSON object")
     return value
