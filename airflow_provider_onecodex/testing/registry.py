@@ -1,7 +1,8 @@
 """One entry per One Codex resource the simulator serves: its record type
 (:mod:`~airflow_provider_onecodex.testing.records`), how a record is shown
 (:mod:`~airflow_provider_onecodex.testing.render`) and which fields ``where``/``sort`` take.
-Adding a resource is one entry here, its record type, its renderer and demo data; the routes,
+Adding a resource is one entry here, its record type, its renderer (:func:`~.render.record_json`
+when One Codex shows the record's fields as they are) and demo data; the routes,
 the scenario loader and the state follow the registry.
 """
 
@@ -139,11 +140,11 @@ _RESOURCES = [
         },
         cursor=True,
     ),
-    Resource("tags", rec.Tag, render.render_tag, {"$uri": _f(_U), "name": _f(_S)}),
+    Resource("tags", rec.Tag, partial(render.record_json, "tags"), {"$uri": _f(_U), "name": _f(_S)}),
     Resource(
         "jobs",
         rec.Job,
-        render.render_job,
+        partial(render.record_json, "jobs", hide=("run",)),
         {
             "$uri": _f(_U),
             "analysis_type": _f(_S),
@@ -152,7 +153,12 @@ _RESOURCES = [
             "public": _f(_B),
         },
     ),
-    Resource("users", rec.User, render.render_user, {"$uri": _f(_U), "email": _f(_S), "username": _f(_S)}),
+    Resource(
+        "users",
+        rec.User,
+        partial(render.record_json, "users"),
+        {"$uri": _f(_U), "email": _f(_S), "username": _f(_S)},
+    ),
     Resource(
         "projects",
         rec.Project,
@@ -199,10 +205,10 @@ _RESOURCES = [
     Resource(
         "webhooks",
         rec.Webhook,
-        render.render_webhook,
+        partial(render.record_json, "webhooks"),
         {"$uri": _f(_U), "created_at": _f(_D), "enabled": _f(_B), "event_type": _f(_S), "post_url": _f(_S)},
     ),
-    Resource("events", rec.Event, render.render_event, {"$uri": _f(_U), "status": _f(_S)}),
+    Resource("events", rec.Event, partial(render.record_json, "events"), {"$uri": _f(_U), "status": _f(_S)}),
 ]
 
 #: route name -> resource, in the order routes are registered

@@ -1,4 +1,5 @@
-"""How each record is shown over HTTP: one renderer per resource (``View`` is the running state).
+"""How each record is shown over HTTP: :func:`record_json` (the record's own fields) and a renderer
+for each resource One Codex shows otherwise (``View`` is the running state).
 
 Shapes follow the recorded bodies and the fields the official client's models require: optional
 timestamps that are unset are left out (``updated_at`` of samples and metadata), analyses carry
@@ -17,15 +18,10 @@ from airflow_provider_onecodex.testing.records import (
     Analysis,
     Asset,
     Document,
-    Event,
-    Job,
     Metadata,
     Project,
     Sample,
-    Tag,
     Timestamp,
-    User,
-    Webhook,
 )
 
 
@@ -40,11 +36,6 @@ class View(Protocol):
 
 
 Renderer = Callable[[View, Any], dict[str, Any]]
-
-
-def _opt(out: dict[str, Any], name: str, view: View, value: Timestamp) -> None:
-    if value is not None:
-        out[name] = view.timestamp(value)
 
 
 def account_json(view: View) -> dict[str, Any]:
@@ -91,37 +82,28 @@ def analysis_json(route: str, view: View, a: Analysis) -> dict[str, Any]:
     return out
 
 
-def render_user(view: View, u: User) -> dict[str, Any]:
-    return {"$uri": uri("users", u.id), "email": u.email, "username": u.username}
+def record_json(
+    route: str, view: View, record: Any, hide: tuple[str, ...] = (), **shown: Any
+) -> dict[str, Any]:
+    """``record`` as ``/api/v1/<route>`` shows it: ``$uri`` first, then its fields in name order,
+    ``created_at`` and ``updated_at`` as RFC 3339 text (``updated_at`` left out while unset).
 
-
-def render_tag(view: View, t: Tag) -> dict[str, Any]:
-    return {"$uri": uri("tags", t.id), "name": t.name}
-
-
-def render_job(view: View, j: Job) -> dict[str, Any]:
-    return {
-        "$uri": uri("jobs", j.id),
-        "analysis_type": j.analysis_type,
-        "created_at": view.timestamp(j.created_at),
-        "draft": j.draft,
-        "job_args_schema": j.job_args_schema,
-        "name": j.name,
-        "public": j.public,
-    }
+    :param hide: fields One Codex does not show (the simulator's own settings).
+    :param shown: fields One Codex shows otherwise than the record holds them (references,
+        fallbacks, copies), by name.
+    """
+    out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name not in ("id", *hide)}
+    if "created_at" in out:
+        out["created_at"] = view.timestamp(record.created_at)
+    if out.pop("updated_at", None) is not None:
+        out["updated_at"] = view.timestamp(record.updated_at)
+    out.update(shown)
+    return {"$uri": uri(route, record.id), **dict(sorted(out.items()))}
 
 
 def render_project(view: View, p: Project) -> dict[str, Any]:
-    return {
-        "$uri": uri("projects", p.id),
-        "description": p.description,
-        "external_id": p.external_id,
-        "name": p.name,
-        "owner": ref("users", p.owner or view.account.user),
-        "permissions": list(p.permissions),
-        "project_name": p.project_name,
-        "public": p.public,
-    }
+    owner = ref("users", p.owner or view.account.user)
+    return record_json("projects", view, p, owner=owner, permissions=list(p.permissions))
 
 
 def render_sample(view: View, s: Sample) -> dict[str, Any]:
@@ -142,7 +124,8 @@ def render_sample(view: View, s: Sample) -> dict[str, Any]:
         "tags": [ref("tags", t) for t in s.tags],
         "visibility": s.visibility,
     }
-    _opt(out, "updated_at", view, s.updated_at)
+    if s.updated_at is not None:
+        out["updated_at"] = view.timestamp(s.updated_at)
     return out
 
 
@@ -155,49 +138,16 @@ def _pending_status(s: Sample, now: float) -> str:
 
 
 def render_metadata(view: View, m: Metadata) -> dict[str, Any]:
-    out = {f.name: getattr(m, f.name) for f in dataclasses.fields(m) if f.name not in ("id", "updated_at")}
-    out["custom"] = None if m.custom is None else dict(m.custom)
-    out["sample"] = ref("samples", m.sample)
-    _opt(out, "updated_at", view, m.updated_at)
-    return {"$uri": uri("metadata", m.id), **dict(sorted(out.items()))}
+    custom = None if m.custom is None else dict(m.custom)
+    return record_json("metadata", view, m, custom=custom, sample=ref("samples", m.sample))
 
 
 def render_document(view: View, d: Document) -> dict[str, Any]:
-    return {
-        "$uri": uri("documents", d.id),
-        "created_at": view.timestamp(d.created_at),
-        "description": d.description,
-        "downloaders": [ref("users", u) for u in d.downloaders],
-        "downloads_remaining": d.downloads_remaining,
-        "filename": d.filename,
-        "size": d.size,
-        "uploader": ref("users", d.uploader or view.account.user),
-        "valid_until": d.valid_until,
-    }
+    downloaders = [ref("users", u) for u in d.downloaders]
+    uploader = ref("users", d.uploader or view.account.user)
+    return record_json("documents", view, d, downloaders=downloaders, uploader=uploader)
 
 
 def render_asset(view: View, a: Asset) -> dict[str, Any]:
-    return {
-        "$uri": uri("assets", a.id),
-        "created_at": view.timestamp(a.created_at),
-        "filename": a.filename,
-        "name": a.name or a.filename,
-        "size": a.size,
-        "status": a.status,
-        "uploader": ref("users", a.uploader or view.account.user),
-    }
-
-
-def render_webhook(view: View, w: Webhook) -> dict[str, Any]:
-    return {
-        "$uri": uri("webhooks", w.id),
-        "api_version": w.api_version,
-        "created_at": view.timestamp(w.created_at),
-        "enabled": w.enabled,
-        "event_type": w.event_type,
-        "post_url": w.post_url,
-    }
-
-
-def render_event(view: View, e: Event) -> dict[str, Any]:
-    return {"$uri": uri("events", e.id), "payload": e.payload, "status": e.status}
+    uploader = ref("users", a.uploader or view.account.user)
+    return record_json("assets", view, a, name=a.name or a.filename, uploader=uploader)
