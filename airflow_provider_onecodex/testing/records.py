@@ -22,6 +22,14 @@ SAMPLE_PENDING_STATUSES = ("awaiting_data", "importing", "validating")
 
 
 @dataclass
+class Record:
+    """A record of a collection (every one but :class:`Account`): ``id`` is its 16-hex id, the
+    last segment of its ``$uri``; the fields that follow are the collection's own."""
+
+    id: str
+
+
+@dataclass
 class Account:
     user: str
     email: str | None = None
@@ -35,21 +43,18 @@ class Account:
 
 
 @dataclass
-class User:
-    id: str
+class User(Record):
     email: str | None
     username: str | None = None
 
 
 @dataclass
-class Tag:
-    id: str
+class Tag(Record):
     name: str
 
 
 @dataclass
-class Job:
-    id: str
+class Job(Record):
     name: str
     analysis_type: str
     created_at: Timestamp = None
@@ -62,8 +67,7 @@ class Job:
 
 
 @dataclass
-class Project:
-    id: str
+class Project(Record):
     name: str | None = None
     project_name: str | None = None
     description: str | None = None
@@ -74,8 +78,7 @@ class Project:
 
 
 @dataclass
-class Sample:
-    id: str
+class Sample(Record):
     filename: str | None
     size: int | None = None
     status: str = "available"
@@ -101,8 +104,7 @@ class Sample:
 
 
 @dataclass
-class Metadata:
-    id: str
+class Metadata(Record):
     sample: str
     name: str | None = None
     description: str | None = None
@@ -121,13 +123,12 @@ class Metadata:
 
 
 @dataclass
-class Analysis:
+class Analysis(Record):
     """One analysis. ``complete_after``: seconds after the simulator start until it completes
     with outcome ``success``/``error_msg`` (0, the default: complete from the start; None: never).
 
     ``error_msg`` of a success is shown as given: ``""`` (the default) or null, both recorded."""
 
-    id: str
     analysis_type: str
     sample: str
     job: str | None = None
@@ -148,8 +149,7 @@ class Analysis:
 
 
 @dataclass
-class Document:
-    id: str
+class Document(Record):
     filename: str
     size: int | None = None
     created_at: Timestamp = None
@@ -161,8 +161,7 @@ class Document:
 
 
 @dataclass
-class Asset:
-    id: str
+class Asset(Record):
     filename: str
     name: str | None = None
     size: int | None = None
@@ -172,8 +171,7 @@ class Asset:
 
 
 @dataclass
-class Webhook:
-    id: str
+class Webhook(Record):
     post_url: str
     event_type: str = "*"
     enabled: bool = True
@@ -182,7 +180,6 @@ class Webhook:
 
 
 @dataclass
-class Event:
-    id: str
+class Event(Record):
     payload: dict[str, Any]
     status: str = "success"

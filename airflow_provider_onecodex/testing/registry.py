@@ -39,7 +39,7 @@ class Resource:
     """
 
     name: str
-    record: type[Any]
+    record: type[rec.Record]
     render: Renderer
     fields: Fields
     collection: str = ""
@@ -214,6 +214,6 @@ _RESOURCES = [
 #: route name -> resource, in the order routes are registered
 RESOURCES: dict[str, Resource] = {r.name: r for r in _RESOURCES}
 #: collection (scenario key) -> record type
-COLLECTIONS: dict[str, type[Any]] = {r.store: r.record for r in _RESOURCES}
+COLLECTIONS: dict[str, type[rec.Record]] = {r.store: r.record for r in _RESOURCES}
 #: filterable/sortable fields per list route (the hyper-schema's ``where``/``sort`` properties)
 RESOURCE_FIELDS: dict[str, Fields] = {r.name: r.fields for r in _RESOURCES}

@@ -20,6 +20,7 @@ from airflow_provider_onecodex.testing.records import (
     Document,
     Metadata,
     Project,
+    Record,
     Sample,
     Timestamp,
 )
@@ -83,7 +84,7 @@ def analysis_json(route: str, view: View, a: Analysis) -> dict[str, Any]:
 
 
 def record_json(
-    route: str, view: View, record: Any, hide: tuple[str, ...] = (), **shown: Any
+    route: str, view: View, record: Record, hide: tuple[str, ...] = (), **shown: Any
 ) -> dict[str, Any]:
     """``record`` as ``/api/v1/<route>`` shows it: ``$uri`` first, then its fields in name order,
     ``created_at`` and ``updated_at`` as RFC 3339 text (``updated_at`` left out while unset).
@@ -94,9 +95,10 @@ def record_json(
     """
     out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record) if f.name not in ("id", *hide)}
     if "created_at" in out:
-        out["created_at"] = view.timestamp(record.created_at)
-    if out.pop("updated_at", None) is not None:
-        out["updated_at"] = view.timestamp(record.updated_at)
+        out["created_at"] = view.timestamp(out["created_at"])
+    updated = out.pop("updated_at", None)
+    if updated is not None:
+        out["updated_at"] = view.timestamp(updated)
     out.update(shown)
     return {"$uri": uri(route, record.id), **dict(sorted(out.items()))}
 

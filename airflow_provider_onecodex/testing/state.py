@@ -143,7 +143,7 @@ class SimulatorState(WritesMixin, FilesMixin):
             self.faults, self.log, self.base_url, self.s3 = faults, log, base_url, s3
             s3.fail_parts(0)
 
-    def _index(self, collection: str, record: Any) -> None:
+    def _index(self, collection: str, record: rec.Record) -> None:
         order = self._order[collection]
         order.setdefault(record.id, len(order))
         sample = getattr(record, "sample", None)

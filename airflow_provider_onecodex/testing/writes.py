@@ -24,6 +24,7 @@ from airflow_provider_onecodex.testing.records import (
     Analysis,
     Job,
     Metadata,
+    Record,
     Sample,
     Tag,
 )
@@ -43,7 +44,7 @@ class WritesMixin:
 
     elapsed: Callable[[], float]
 
-    _index: Callable[[str, Any], None]
+    _index: Callable[[str, Record], None]
 
     get_json: Callable[[str, str], dict[str, Any]]
 
