@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_onecodex.testing.ids import derived_id
+
 Clock = Callable[[], float]
 """Monotonic seconds, like :func:`time.monotonic`; inject one to move simulated time in tests."""
 
@@ -64,6 +66,14 @@ class Job(Record):
     job_args_schema: dict[str, Any] = field(default_factory=dict)
     #: what ``POST /jobs/{id}/run`` does (not rendered; see :mod:`airflow_provider_onecodex.testing.jobs`)
     run: dict[str, Any] | None = None
+
+    @classmethod
+    def default_for(cls, analysis_type: str, created_at: Timestamp = None) -> Job:
+        """The job of an analysis given without one when none of its type exists: ``"<Type> Job"``,
+        its id derived from ``analysis_type`` (the same in every run)."""
+        return cls(
+            derived_id("job", analysis_type), f"{analysis_type.title()} Job", analysis_type, created_at
+        )
 
 
 @dataclass

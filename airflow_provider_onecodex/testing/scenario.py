@@ -212,9 +212,7 @@ def _default_job(sc: Scenario, analysis_type: str) -> rec.Job:
     for job in sc.jobs:
         if job.analysis_type == analysis_type:
             return job
-    job = rec.Job(
-        derived_id("job", analysis_type), f"{analysis_type.title()} rec.Job", analysis_type, -86400.0
-    )
+    job = rec.Job.default_for(analysis_type, created_at=-86400.0)
     sc.jobs.append(job)
     return job
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from airflow_provider_onecodex.testing.errors import InvalidChange, NotFound
-from airflow_provider_onecodex.testing.ids import derived_id, is_id, ref_id
+from airflow_provider_onecodex.testing.ids import is_id, ref_id
 from airflow_provider_onecodex.testing.metadata_rules import (
     KNOWN,
     READ_ONLY,
@@ -219,7 +219,7 @@ class WritesMixin:
             if job is None:
                 job = next((j.id for j in self.jobs.values() if j.analysis_type == analysis_type), None)
             if job is None:
-                new_job = Job(derived_id("job", analysis_type), f"{analysis_type.title()} Job", analysis_type)
+                new_job = Job.default_for(analysis_type)
                 self.jobs[new_job.id] = new_job
                 self._index("jobs", new_job)
                 job = new_job.id

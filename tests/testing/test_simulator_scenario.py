@@ -11,6 +11,7 @@ import requests
 
 from airflow_provider_onecodex.api.ids import is_valid_id
 from airflow_provider_onecodex.testing.pytest_plugin import SimulatorFactory
+from airflow_provider_onecodex.testing.records import Job
 from airflow_provider_onecodex.testing.scenario import (
     ScenarioError,
     demo_scenario_path,
@@ -54,6 +55,11 @@ def test_minimal_scenario_gets_defaults() -> None:
     assert scenario.samples[0].owner == "1111111111111111"
     assert scenario.metadata[0].sample == "2222222222222222"
     assert scenario.jobs[0].analysis_type == "panel" and scenario.analyses[0].job == scenario.jobs[0].id
+    # the same default job as an analysis added at run time gets
+    assert scenario.jobs[0].name == "Panel Job"
+    state = SimulatorState(scenario, clock=ManualClock())
+    added = state.analyses[state.add_analysis("mlst", "2222222222222222")]
+    assert state.jobs[added.job or ""].name == "Mlst Job" and added.job == Job.default_for("mlst").id
 
 
 @pytest.mark.parametrize(
