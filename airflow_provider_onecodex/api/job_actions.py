@@ -22,6 +22,7 @@ from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthE
 from airflow_provider_onecodex.api.ids import API_PREFIX, record_id, validate_id
 from airflow_provider_onecodex.api.jobs import JobNotFoundError, outcome_unknown
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, Op
+from airflow_provider_onecodex.api.paging import validate_limit
 from airflow_provider_onecodex.api.resources import id_arg_name, validate_resource
 
 LOG_TAIL_DEFAULT = 50  # lines put in a failed task's log and error
@@ -75,24 +76,15 @@ def rerun_analysis(resource: object, analysis_id: object) -> Op[dict[str, Any]]:
     return dict(record)
 
 
-def validate_tail(tail: object) -> int | None:
-    """``None`` (the whole log) or an int >= 1. :raises TypeError, ValueError: anything else."""
-    if tail is None:
-        return None
-    if isinstance(tail, bool) or not isinstance(tail, int):
-        raise TypeError(f"tail must be an int >= 1 or None, got {tail!r}")
-    if tail < 1:
-        raise ValueError(f"tail must be >= 1 (lines), got {tail!r}")
-    return tail
-
-
 def get_analysis_logs(resource: object, analysis_id: object, tail: object = None) -> Op[str]:
     """``GET /api/v1/<resource>/{id}/logs[?tail=N]``: the log text (last ``tail`` lines).
 
+    :param tail: ``None`` (the whole log) or a number of lines >= 1.
+    :raises TypeError, ValueError: a bad ``tail`` (before any request).
     :raises OneCodexNotFoundError: 404 (no such analysis, or no logs: built-in analyses have none).
     """
     path = _analysis_path(resource, analysis_id) + "/logs"
-    lines = validate_tail(tail)
+    lines = validate_limit(tail, "tail", "lines")
     params = None if lines is None else {"tail": str(lines)}
     try:
         text = yield ApiCall("GET", path, params=params, expect=str)

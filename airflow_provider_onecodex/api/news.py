@@ -9,7 +9,7 @@ are the asset events' ``extra`` (small JSON, never records or secrets).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_onecodex.api.errors import MalformedRecordError
@@ -25,6 +25,9 @@ from airflow_provider_onecodex.api.status import (
 
 SAMPLE_STATUSES = SAMPLE_PENDING_STATUSES | SAMPLE_FAILED_STATUSES | {SAMPLE_READY_STATUS}
 OUTCOMES = ("any", "success", "failure")
+#: analysis fields kept (and sent in payloads) only where the route has them: ``analysis_type``
+#: on ``analyses``, ``tax_id`` on ``alignments``
+_OPTIONAL_ANALYSIS_FIELDS = ("analysis_type", "tax_id")
 _ERROR_MSG_CHARS = 500
 
 
@@ -47,6 +50,11 @@ def ref_id(value: object) -> str | None:
     return None
 
 
+def _present(record: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of ``names`` that ``record`` has, as sent (absent ones stay absent)."""
+    return {name: record[name] for name in names if name in record}
+
+
 def slim_record(resource: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """The fields a watch decides and filters on, references as bare ids; nothing else.
 
@@ -67,30 +75,30 @@ def slim_record(resource: str, record: Mapping[str, Any]) -> dict[str, Any]:
         tags = record.get("tags")
         out["tags"] = [t for t in map(ref_id, tags) if t] if isinstance(tags, list) else []
         return out
-    for name in ("complete", "success"):
-        if name in record:
-            out[name] = record[name]
+    out.update(_present(record, ("complete", "success")))
     out["sample"], out["job"] = ref_id(record.get("sample")), ref_id(record.get("job"))
-    for name in ("analysis_type", "tax_id"):
-        if name in record:
-            out[name] = record[name]
+    out.update(_present(record, _OPTIONAL_ANALYSIS_FIELDS))
     return out
 
 
 # -- what is news ----------------------------------------------------------------------------------
 
 
-def validate_sample_status(value: object) -> str:
-    """The sample ``status`` a new-sample watch fires on (one of the API's statuses)."""
-    if not isinstance(value, str) or value not in SAMPLE_STATUSES:
-        raise ValueError(f"status must be one of {sorted(SAMPLE_STATUSES)}, got {value!r}")
+def _one_of(name: str, value: object, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else a ``ValueError`` naming ``name`` and the choices."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
     return value
 
 
+def validate_sample_status(value: object) -> str:
+    """The sample ``status`` a new-sample watch fires on (one of the API's statuses)."""
+    return _one_of("status", value, sorted(SAMPLE_STATUSES))
+
+
 def validate_outcome(value: object) -> str:
-    if value not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {list(OUTCOMES)}, got {value!r}")
-    return str(value)
+    """The ``outcome`` an analysis watch fires on: ``any``, ``success`` or ``failure``."""
+    return _one_of("outcome", value, OUTCOMES)
 
 
 def sample_rule(status: str) -> Callable[[Mapping[str, Any]], Verdict]:
@@ -151,7 +159,7 @@ def sample_payload(record: Mapping[str, Any]) -> dict[str, Any]:
 def analysis_payload(resource: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """The asset event ``extra`` of a completed analysis: ``outcome`` is ``success``/``failure``."""
     completion = completion_of(record, record.get("id"))
-    out = {
+    return {
         "kind": "analysis",
         "resource": resource,
         "analysis_id": record.get("id"),
@@ -161,15 +169,10 @@ def analysis_payload(resource: str, record: Mapping[str, Any]) -> dict[str, Any]
         "error_msg": completion.error_msg,
         "created_at": record.get("created_at"),
         "updated_at": record.get("updated_at"),
+        **_present(record, _OPTIONAL_ANALYSIS_FIELDS),
     }
-    for name in ("analysis_type", "tax_id"):
-        if name in record:
-            out[name] = record[name]
-    return out
 
 
 def analysis_resource(value: object) -> str:
     """An analyses route (``analyses``, ``alignments``, ``classifications``...)."""
-    if not isinstance(value, str) or value not in ANALYSIS_RESOURCES:
-        raise ValueError(f"resource must be one of {sorted(ANALYSIS_RESOURCES)}, got {value!r}")
-    return value
+    return _one_of("resource", value, sorted(ANALYSIS_RESOURCES))

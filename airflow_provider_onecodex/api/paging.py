@@ -47,14 +47,16 @@ def validate_per_page(value: object, name: str = "per_page") -> int:
     return value
 
 
-def validate_max_records(value: object, name: str = "max_records") -> int | None:
-    """``None`` (no limit) or a positive int, else ``TypeError``/``ValueError`` naming it."""
+def validate_limit(value: object, name: str = "max_records", unit: str | None = None) -> int | None:
+    """An optional limit (``max_records``, a log's ``tail``...): ``None`` (no limit) or a positive
+    int, else ``TypeError`` (not an int) / ``ValueError`` (< 1) naming ``name`` (and ``unit``)."""
     if value is None:
         return None
+    wanted = f"a positive int ({unit}) or None" if unit else "a positive int or None"
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive int or None, got {value!r}")
+        raise TypeError(f"{name} must be {wanted}, got {value!r}")
     if value < 1:
-        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return value
 
 
@@ -84,7 +86,7 @@ def validate_listing(listing: Listing) -> dict[str, Any]:
         "where": validate_where(listing.where),
         "sort": validate_sort(listing.sort),
         "per_page": None if listing.per_page is None else validate_per_page(listing.per_page),
-        "max_records": validate_max_records(listing.max_records),
+        "max_records": validate_limit(listing.max_records),
     }
 
 

@@ -11,7 +11,7 @@ from airflow_provider_onecodex.api.paging import (
     MAX_PER_PAGE,
     Pager,
     parse_total_count,
-    validate_max_records,
+    validate_limit,
     validate_per_page,
 )
 
@@ -160,19 +160,23 @@ def test_validate_per_page_bad(value, error):
     assert "page_size" in str(info.value) and repr(value) in str(info.value)
 
 
-def test_validate_max_records():
-    assert validate_max_records(None) is None
-    assert validate_max_records(1) == 1
-    assert validate_max_records(10**6) == 10**6
+def test_validate_limit():
+    assert validate_limit(None) is None
+    assert validate_limit(1) == 1
+    assert validate_limit(10**6) == 10**6
 
 
 @pytest.mark.parametrize(
     ("value", "error"),
     [(0, ValueError), (-3, ValueError), (1.0, TypeError), ("5", TypeError), (False, TypeError)],
 )
-def test_validate_max_records_bad(value, error):
-    with pytest.raises(error, match="max_records"):
-        validate_max_records(value)
+def test_validate_limit_bad(value, error):
+    with pytest.raises(error) as info:
+        validate_limit(value)
+    assert str(info.value) == f"max_records must be a positive int or None, got {value!r}"
+    with pytest.raises(error) as info:
+        validate_limit(value, "tail", "lines")
+    assert str(info.value) == f"tail must be a positive int (lines) or None, got {value!r}"
 
 
 @pytest.mark.parametrize(
