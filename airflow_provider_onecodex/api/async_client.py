@@ -70,7 +70,7 @@ class AsyncOneCodexClient:
             )
         except httpx.HTTPError as exc:
             raise connection_error(exc, self.config, call.method, call.path) from None
-        return decode(response, call.method, call.path, call.expect, self.config)
+        return decode(response, call, self.config)
 
     async def perform(self, effect: Effect) -> Any:
         """Carry out one effect of an operation, with the retry policy of :func:`.http.policy_for`."""

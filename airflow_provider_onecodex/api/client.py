@@ -75,7 +75,7 @@ class OneCodexClient:
             )
         except requests.RequestException as exc:
             raise connection_error(exc, self.config, call.method, call.path) from None
-        return decode(response, call.method, call.path, call.expect, self.config)
+        return decode(response, call, self.config)
 
     def request(
         self,

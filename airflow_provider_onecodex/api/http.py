@@ -11,7 +11,6 @@ import dataclasses
 import json
 import socket
 import ssl
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,34 +55,37 @@ def config_of(conn: Any, extra: dict[str, Any]) -> tuple[ClientConfig, list[str]
     return config, secret_forms(conn.password) if conn.password else []
 
 
-def decode_response(
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-    method: str,
-    path: str,
-    expect: type | None,
-    conn_id: str | None = None,
-    host: str | None = None,
-) -> Any:
-    """Turn one HTTP response into JSON data or a typed error.
+def decode(response: Any, call: ApiCall, config: ClientConfig) -> tuple[Any, Any]:
+    """``(data, headers)`` of the ``requests`` or ``httpx`` response to ``call``: JSON data or a
+    typed error.
 
-    :param expect: ``dict`` or ``list`` to require that JSON type, ``None`` for any JSON (or no body
-        on 204), ``str`` for a text body (decoded as UTF-8, undecodable bytes replaced).
-    :param conn_id: the Airflow connection, named in 401/402/403 messages and with ``host``
-        (``host:port``) when a route every One Codex API has answers 404.
-    :raises OneCodexAPIError: (a subclass per status class) for any non-2xx status.
+    ``call.expect``: ``dict`` or ``list`` to require that JSON type, ``None`` for any JSON (or no
+    body on 204), ``str`` for a text body (decoded as UTF-8, undecodable bytes replaced).
+
+    :raises OneCodexAPIError: (a subclass per status class) for any non-2xx status; 401/402/403
+        messages name the connection (``config.conn_id``), and so does a 404 on a route every One
+        Codex API has, with the host (``host:port``).
     :raises OneCodexResponseError: a 2xx whose body is not JSON of the expected type; the message
         names the route and the content type, never the body.
     """
+    status, headers, body = response.status_code, response.headers, response.content
+    method, path, expect = call.method, call.path, call.expect
     content_type = headers.get("content-type") or headers.get("Content-Type") or ""
     if not 200 <= status < 300:
-        retry_after = headers.get("retry-after")
-        raise error_for_status(status, method, path, body, content_type, retry_after, conn_id, host)
+        raise error_for_status(
+            status,
+            method,
+            path,
+            body,
+            content_type,
+            retry_after=headers.get("retry-after"),
+            conn_id=config.conn_id,
+            host=target_of(config.base_url),
+        )
     if expect is str:
-        return body.decode("utf-8", errors="replace")
+        return body.decode("utf-8", errors="replace"), headers
     if status == 204 or (not body and expect is None):
-        return None
+        return None, headers
     try:
         data = json.loads(body)
     except ValueError:
@@ -104,14 +106,6 @@ def decode_response(
         )
     if isinstance(data, list) and expect is list and any(not isinstance(item, dict) for item in data):
         raise OneCodexResponseError(status, method, path, "expected an array of JSON objects")
-    return data
-
-
-def decode(response: Any, method: str, path: str, expect: type | None, config: ClientConfig) -> tuple[Any, Any]:
-    """``(data, headers)`` of a ``requests`` or ``httpx`` response, by :func:`decode_response`."""
-    headers = response.headers
-    content, target = response.content, target_of(config.base_url)
-    data = decode_response(response.status_code, headers, content, method, path, expect, config.conn_id, target)
     return data, headers
 
 
