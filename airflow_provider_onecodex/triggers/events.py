@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Mapping
 from contextlib import aclosing, suppress
 from datetime import datetime, timezone
 from typing import Any, cast
@@ -205,7 +205,51 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class OneCodexNewSampleTrigger(_OneCodexWatchTrigger):
+class _OneCodexRecordWatchTrigger(_OneCodexWatchTrigger):
+    """A watch of a record route (samples, analyses): this watcher's ``where``, its first start
+    (``start_from``), and per listed record the subclass's rule (:attr:`_rule`) and payload."""
+
+    _rule: Callable[[Mapping[str, Any]], news.Verdict]
+
+    def __init__(
+        self,
+        onecodex_conn_id: str,
+        resource: str,
+        where: dict[str, Any] | str | None,
+        poll_interval: float,
+        start_from: str | datetime | None,
+    ) -> None:
+        super().__init__(onecodex_conn_id, poll_interval)
+        self._resource = resource
+        self.where = validate_where(where)
+        self._match = compile_where(resource, self.where)
+        self.start_from = watching.validate_start_from(start_from)
+
+    def resource(self) -> str:
+        return self._resource
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"where": self.where, "start_from": self.start_from}
+
+    def _payload(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _first_mark(self) -> Mark:
+        return watching.first_mark(self.start_from, _now())
+
+    def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
+        return watching.step(
+            mark,
+            batch["records"],
+            rule=self._rule,
+            payload=self._payload,
+            match=self._match,
+            now=_now(),
+            truncated=batch["truncated"],
+        )
+
+
+class OneCodexNewSampleTrigger(_OneCodexRecordWatchTrigger):
     """Fire once per sample that newly reaches ``status`` (route ``GET /api/v1/samples``).
 
     :param onecodex_conn_id: Airflow connection id.
@@ -228,28 +272,18 @@ class OneCodexNewSampleTrigger(_OneCodexWatchTrigger):
         poll_interval: float = 60.0,
         start_from: str | datetime | None = None,
     ) -> None:
-        super().__init__(onecodex_conn_id, poll_interval)
-        self.where = validate_where(where)
-        self._match = compile_where("samples", self.where)
+        super().__init__(onecodex_conn_id, "samples", where, poll_interval, start_from)
         self.status = news.validate_sample_status(status)
-        self.start_from = watching.validate_start_from(start_from)
         self._rule = news.sample_rule(self.status)
 
-    def resource(self) -> str:
-        return "samples"
-
     def _kwargs(self) -> dict[str, Any]:
-        return {"where": self.where, "status": self.status, "start_from": self.start_from}
+        return {**super()._kwargs(), "status": self.status}
 
-    def _first_mark(self) -> Mark:
-        return watching.first_mark(self.start_from, _now())
-
-    def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
-        return watching.step(mark, batch["records"], rule=self._rule, payload=news.sample_payload,
-                             match=self._match, now=_now(), truncated=batch["truncated"])  # fmt: skip
+    def _payload(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return news.sample_payload(record)
 
 
-class OneCodexAnalysisCompletedTrigger(_OneCodexWatchTrigger):
+class OneCodexAnalysisCompletedTrigger(_OneCodexRecordWatchTrigger):
     """Fire once per analysis that completes with ``outcome`` (route ``GET /api/v1/<resource>``).
 
     Completion is the one rule of :mod:`airflow_provider_onecodex.api.status` (``complete`` true;
@@ -278,28 +312,15 @@ class OneCodexAnalysisCompletedTrigger(_OneCodexWatchTrigger):
         poll_interval: float = 60.0,
         start_from: str | datetime | None = None,
     ) -> None:
-        super().__init__(onecodex_conn_id, poll_interval)
-        self._resource = news.analysis_resource(resource)
-        self.where = validate_where(where)
-        self._match = compile_where(self._resource, self.where)
+        super().__init__(onecodex_conn_id, news.analysis_resource(resource), where, poll_interval, start_from)
         self.outcome = news.validate_outcome(outcome)
-        self.start_from = watching.validate_start_from(start_from)
         self._rule = news.analysis_rule(self.outcome)
 
-    def resource(self) -> str:
-        return self._resource
-
     def _kwargs(self) -> dict[str, Any]:
-        return {"resource": self._resource, "where": self.where, "outcome": self.outcome,
-                "start_from": self.start_from}  # fmt: skip
+        return {**super()._kwargs(), "resource": self._resource, "outcome": self.outcome}
 
-    def _first_mark(self) -> Mark:
-        return watching.first_mark(self.start_from, _now())
-
-    def _advance(self, mark: Mark, batch: dict[str, Any]) -> watching.Step:
-        return watching.step(mark, batch["records"], rule=self._rule, match=self._match, now=_now(),
-                             payload=lambda r: news.analysis_payload(self._resource, r),
-                             truncated=batch["truncated"])  # fmt: skip
+    def _payload(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        return news.analysis_payload(self._resource, record)
 
 
 class OneCodexWebhookEventsTrigger(_OneCodexWatchTrigger):
