@@ -46,6 +46,17 @@ class Completion:
         return f"{self.analysis_id} {self.state.value}"
 
 
+def _checked(record: object, noun: str, asked_id: str | None) -> tuple[Mapping[str, Any], str]:
+    """``record`` as a JSON object and its id (from ``$uri``, else ``asked_id``), for either rule.
+
+    :raises MalformedRecordError: ``record`` is not an object (named by ``noun`` and the id).
+    """
+    ident = asked_id or "<unknown id>"
+    if not isinstance(record, Mapping):
+        raise MalformedRecordError(f"{noun} {ident}: expected a JSON object, got {type(record).__name__}")
+    return record, record_id(dict(record)) or ident
+
+
 def _bool_field(record: Mapping[str, Any], name: str, analysis_id: str) -> bool:
     if name not in record:
         raise MalformedRecordError(f"analysis {analysis_id}: field {name!r} is missing")
@@ -66,10 +77,7 @@ def completion_of(record: object, analysis_id: str | None = None) -> Completion:
     :raises MalformedRecordError: ``record`` is not an object, or ``complete``/``success`` is missing,
         null or not a boolean (``success`` is only required once ``complete`` is true).
     """
-    ident = analysis_id or "<unknown id>"
-    if not isinstance(record, Mapping):
-        raise MalformedRecordError(f"analysis {ident}: expected a JSON object, got {type(record).__name__}")
-    ident = record_id(dict(record)) or ident
+    record, ident = _checked(record, "analysis", analysis_id)
     if not _bool_field(record, "complete", ident):
         return Completion(ident, AnalysisState.PENDING)
     if _bool_field(record, "success", ident):
@@ -128,10 +136,7 @@ def readiness_of(
     :raises MalformedRecordError: not an object, or ``status`` missing, not a string or unknown
         (never guessed to be ready).
     """
-    ident = sample_id or "<unknown id>"
-    if not isinstance(record, Mapping):
-        raise MalformedRecordError(f"sample {ident}: expected a JSON object, got {type(record).__name__}")
-    ident = record_id(dict(record)) or ident
+    record, ident = _checked(record, "sample", sample_id)
     status = record.get("status")
     if not isinstance(status, str):
         raise MalformedRecordError(f"sample {ident}: field 'status' must be a string, got {status!r}")
