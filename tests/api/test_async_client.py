@@ -18,14 +18,7 @@ from airflow_provider_onecodex.api.errors import (
     OneCodexServerError,
 )
 from airflow_provider_onecodex.api.ops import ApiCall, call
-
-BASE = "http://onecodex.test"
-KEY = "0ddba11c0ffee5ecre7deadbeef12345"
-BASIC_TOKEN = base64.b64encode(f"{KEY}:".encode()).decode()
-ID = "0123456789abcdef"
-RECORD_PATH = f"/api/v1/alignments/{ID}"
-LIST_PATH = "/api/v1/alignments"
-ATTEMPTS = 5
+from tests._values import ATTEMPTS, BASE, BASIC_TOKEN, ID, KEY, LIST_PATH, RECORD_PATH
 
 
 class Server:

@@ -22,16 +22,9 @@ from airflow_provider_onecodex.api.errors import (
     OneCodexServerError,
 )
 from airflow_provider_onecodex.api.retry import RetryPolicy
+from tests._values import ATTEMPTS, BASE, BASIC_TOKEN, ID, KEY, LIST_PATH, RECORD_PATH, SAMPLE
 
-BASE = "http://onecodex.test"
-KEY = "0ddba11c0ffee5ecre7deadbeef12345"
-BASIC_TOKEN = base64.b64encode(f"{KEY}:".encode()).decode()
-ID = "0123456789abcdef"
-SAMPLE = "a1b2c3d4e5f60718"
-RECORD_PATH = f"/api/v1/alignments/{ID}"
-LIST_PATH = "/api/v1/alignments"
 JSON = {"Content-Type": "application/json"}
-ATTEMPTS = 5  # RetryPolicy default
 
 
 def make_client(sleeps, **config):

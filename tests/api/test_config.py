@@ -15,8 +15,7 @@ from airflow_provider_onecodex.api.config import (
     normalize_base_url,
 )
 from airflow_provider_onecodex.api.retry import RetryPolicy
-
-KEY = "0ddba11c0ffee5ecre7deadbeef12345"
+from tests._values import KEY
 
 
 # -- normalize_base_url ----------------------------------------------------------------------------

@@ -13,9 +13,8 @@ from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.errors import OneCodexConnectionError
 from airflow_provider_onecodex.api.http import target_of, transport_cause
 from airflow_provider_onecodex.api.retry import RetryPolicy
+from tests._values import KEY, SAMPLE
 
-KEY = "0ddba11c0ffee5ecre7deadbeef12345"
-SAMPLE = "a1b2c3d4e5f60718"
 ACCOUNT = f"/api/v1/samples/{SAMPLE}"  # the route of every request below
 
 
