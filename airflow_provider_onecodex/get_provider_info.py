@@ -5,6 +5,15 @@ extras' defaults mirror ``airflow_provider_onecodex.api.config.EXTRA_FIELDS`` (a
 """
 
 
+def _field(label: str, description: str, kind: str, default: object, **bounds: object) -> dict[str, object]:
+    """One optional field of the connection form: a ``kind`` (JSON Schema type) or null."""
+    return {
+        "label": label,
+        "description": description,
+        "schema": {"type": [kind, "null"], **bounds, "default": default},
+    }
+
+
 def get_provider_info() -> dict[str, object]:
     return {
         "package-name": "airflow-provider-onecodex",
@@ -64,54 +73,59 @@ def get_provider_info() -> dict[str, object]:
                     },
                 },
                 "conn-fields": {
-                    "auth_style": {
-                        "label": "Auth style",
-                        "description": "basic: HTTP Basic with the key as username (default); "
-                        "header: the X-API-Key header.",
-                        "schema": {
-                            "type": ["string", "null"],
-                            "enum": ["basic", "header"],
-                            "default": "basic",
-                        },
-                    },
-                    "connect_timeout": {
-                        "label": "Connect timeout (s)",
-                        "description": "Seconds to wait for a connection to One Codex (default 10).",
-                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 10},
-                    },
-                    "read_timeout": {
-                        "label": "Read timeout (s)",
-                        "description": "Seconds to wait for a response once connected (default 60).",
-                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "default": 60},
-                    },
-                    "max_retries": {
-                        "label": "Max retries",
-                        "description": "Retries of a transient failure (429, 5xx, timeouts) after the "
-                        "first attempt (default 4).",
-                        "schema": {"type": ["integer", "null"], "minimum": 0, "default": 4},
-                    },
-                    "max_retry_after": {
-                        "label": "Longest Retry-After (s)",
-                        "description": "Longest Retry-After honoured; a longer one fails the call at "
-                        "once so no worker sleeps for hours (default 60).",
-                        "schema": {"type": ["number", "null"], "minimum": 0, "default": 60},
-                    },
-                    "retry_initial_wait": {
-                        "label": "First retry wait (s)",
-                        "description": "Seconds of the first backoff between retries; doubles per "
-                        "attempt, with full jitter, up to 30 s (default 1).",
-                        "schema": {"type": ["number", "null"], "minimum": 0, "default": 1},
-                    },
-                    "page_size": {
-                        "label": "Page size",
-                        "description": "Records per page when listing, 1-1000 (default 100).",
-                        "schema": {
-                            "type": ["integer", "null"],
-                            "minimum": 1,
-                            "maximum": 1000,
-                            "default": 100,
-                        },
-                    },
+                    "auth_style": _field(
+                        "Auth style",
+                        "basic: HTTP Basic with the key as username (default); header: the X-API-Key header.",
+                        "string",
+                        "basic",
+                        enum=["basic", "header"],
+                    ),
+                    "connect_timeout": _field(
+                        "Connect timeout (s)",
+                        "Seconds to wait for a connection to One Codex (default 10).",
+                        "number",
+                        10,
+                        exclusiveMinimum=0,
+                    ),
+                    "read_timeout": _field(
+                        "Read timeout (s)",
+                        "Seconds to wait for a response once connected (default 60).",
+                        "number",
+                        60,
+                        exclusiveMinimum=0,
+                    ),
+                    "max_retries": _field(
+                        "Max retries",
+                        "Retries of a transient failure (429, 5xx, timeouts) after the first attempt "
+                        "(default 4).",
+                        "integer",
+                        4,
+                        minimum=0,
+                    ),
+                    "max_retry_after": _field(
+                        "Longest Retry-After (s)",
+                        "Longest Retry-After honoured; a longer one fails the call at once so no worker "
+                        "sleeps for hours (default 60).",
+                        "number",
+                        60,
+                        minimum=0,
+                    ),
+                    "retry_initial_wait": _field(
+                        "First retry wait (s)",
+                        "Seconds of the first backoff between retries; doubles per attempt, with full "
+                        "jitter, up to 30 s (default 1).",
+                        "number",
+                        1,
+                        minimum=0,
+                    ),
+                    "page_size": _field(
+                        "Page size",
+                        "Records per page when listing, 1-1000 (default 100).",
+                        "integer",
+                        100,
+                        minimum=1,
+                        maximum=1000,
+                    ),
                 },
             }
         ],

@@ -11,16 +11,35 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_onecodex.api.results import DEFAULT_XCOM_MAX_BYTES
+from airflow_provider_onecodex.api.ids import is_literal
+from airflow_provider_onecodex.api.results import DEFAULT_XCOM_MAX_BYTES, validate_xcom_max_bytes
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+
+T = TypeVar("T")
+
+
+def checked_if_literal(value: T, check: Callable[[Any], object]) -> T:
+    """``value``, after ``check(value)`` when no template or XCom reference will change it (a plain
+    string without Jinja, or a number): such a value fails when the DAG is parsed, not in a task."""
+    if is_literal(value) or isinstance(value, (int, float)):
+        check(value)
+    return value
+
+
+def check_flag(value: object, name: str) -> bool:
+    """``value`` if it is ``True`` or ``False``; for arguments that are not templated, so checked
+    when the DAG is parsed. :raises TypeError: naming ``name`` and the value."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _fails_fast(execute: Callable[..., Any]) -> Callable[..., Any]:
@@ -88,7 +107,8 @@ class OneCodexTask(BaseOperator):
     :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
     :param xcom_max_bytes: largest XCom value in bytes of compact JSON (default 49152 = 48 KiB).
         A larger value goes to ``destination`` (XCom gets ``{uri, size, sha256, summary}``), or the
-        task fails before pushing, with the size, the limit and what to set.
+        task fails before pushing, with the size, the limit and what to set. A literal bad value
+        (negative, not an int) raises ``TypeError``/``ValueError`` when the DAG is parsed.
     :param destination: folder for values too large for XCom (``s3://bucket/prefix``,
         ``file:///data/onecodex``, a local path); ``file://`` is single-machine only. Default None.
     :param destination_conn_id: Airflow connection of that storage.
@@ -107,7 +127,7 @@ class OneCodexTask(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.onecodex_conn_id = onecodex_conn_id
-        self.xcom_max_bytes = xcom_max_bytes
+        self.xcom_max_bytes = checked_if_literal(xcom_max_bytes, validate_xcom_max_bytes)
         self.destination = destination
         self.destination_conn_id = destination_conn_id
 

@@ -47,6 +47,7 @@ from airflow_provider_onecodex.api.jobs import (
     validate_job_choice,
 )
 from airflow_provider_onecodex.api.waiting import WaitSpec
+from airflow_provider_onecodex.operators.base import check_flag
 from airflow_provider_onecodex.sensors.base import STARTED_KEY
 from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor
 
@@ -105,7 +106,8 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
     Outcomes are the analysis sensor's in every mode, except that a failed analysis raises
     ``AirflowException`` (task retries apply: a retry starts a new run) with the last lines of the
     analysis's logs when One Codex has them. 401/403/404 and malformed records fail at once.
-    Bad arguments raise ``TypeError``/``ValueError`` before any request.
+    Bad arguments raise ``TypeError``/``ValueError`` before any request; a literal bad ``sample_id``
+    and a flag that is not ``True``/``False`` (flags are not templated) when the DAG is parsed.
     """
 
     template_fields: Sequence[str] = (
@@ -137,16 +139,17 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
         timeout: float = SEVEN_DAYS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        # sample_id is the analysis sensor's (a literal bad id fails when the DAG is parsed).
+        super().__init__(sample_id=sample_id, poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.job_id = job_id
         self.job_name = job_name
-        self.sample_id = sample_id
         self.job_args = job_args
         self.dependencies = dependencies
         self.description = description
-        self.populate_default_arguments = populate_default_arguments
-        self.wait_for_completion = wait_for_completion
-        self.reuse_existing = reuse_existing
+        # Not templated: checked when the DAG is parsed.
+        self.populate_default_arguments = check_flag(populate_default_arguments, "populate_default_arguments")
+        self.wait_for_completion = check_flag(wait_for_completion, "wait_for_completion")
+        self.reuse_existing = check_flag(reuse_existing, "reuse_existing")
         self.analysis_id: str | None = None
         self._result: Any = None
 
@@ -158,9 +161,6 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
         self.job_args = validate_job_args(self.job_args)
         validate_dependencies(self.dependencies)
         validate_description(self.description)
-        for name in ("populate_default_arguments", "wait_for_completion", "reuse_existing"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
     def _job_run(self) -> JobRun:
         job_id = self.job_id
@@ -254,7 +254,9 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
         if since is not False:
             found = self.hook.run(find_started_run(run, since if isinstance(since, float) else None))
             if found is not None:
-                self.log.info("Adopting analysis %s, started by an earlier try of this task", record_id(found))
+                self.log.info(
+                    "Adopting analysis %s, started by an earlier try of this task", record_id(found)
+                )
                 return str(record_id(found))
         now = time.time()
         self._store_set(store, SUBMITTED_KEY, now, keep=True)

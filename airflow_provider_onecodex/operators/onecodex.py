@@ -20,7 +20,7 @@ from airflow_provider_onecodex.api.ids import (
 )
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
 from airflow_provider_onecodex.api.records import strip_signed_urls
-from airflow_provider_onecodex.api.resources import id_arg_name, sample_where
+from airflow_provider_onecodex.api.resources import id_arg_name, sample_where, validate_resource
 from airflow_provider_onecodex.api.results import (
     DEFAULT_RANK,
     DEFAULT_TOP_N,
@@ -31,7 +31,7 @@ from airflow_provider_onecodex.api.results import (
 )
 from airflow_provider_onecodex.api.weblinks import sample_url, web_page_of, web_url
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
-from airflow_provider_onecodex.operators.base import OneCodexOperator, sample_link
+from airflow_provider_onecodex.operators.base import OneCodexOperator, checked_if_literal, sample_link
 
 # The sample-writing operators live in operators/samples.py; the documented import path
 # (airflow_provider_onecodex.operators.onecodex) serves every operator.
@@ -105,7 +105,8 @@ class OneCodexGetAlignmentOperator(OneCodexGetRecordOperator):
 class OneCodexListRecordsOperator(OneCodexOperator):
     """List records: ``GET /api/v1/<resource>[/public|/organization]``; XCom value: a list of dicts.
 
-    :param resource: the route to list (see :class:`OneCodexGetRecordOperator`).
+    :param resource: the route to list (see :class:`OneCodexGetRecordOperator`); a literal unknown
+        route raises ``ValueError`` when the DAG is parsed.
     :param where: Mongo-style filter as a dict or its JSON text, e.g. ``{"complete": true}``.
     :param sort: ``{"created_at": true}`` (``true`` = descending).
     :param max_records: stop after this many records (default
@@ -136,7 +137,7 @@ class OneCodexListRecordsOperator(OneCodexOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.resource = resource
+        self.resource = checked_if_literal(resource, validate_resource)
         self.where = where
         self.sort = sort
         self.max_records = max_records
@@ -190,10 +191,31 @@ class OneCodexListAlignmentsOperator(OneCodexListRecordsOperator):
         return sample_where(self.sample_id, self.tax_id, self.where)
 
 
-# -- sample workflow steps: results, files, metadata, tags ---------------------------------------
+# -- an analysis's results and files -------------------------------------------------------------
 
 
-class OneCodexFetchResultsOperator(OneCodexOperator):
+class _AnalysisOutputOperator(OneCodexOperator):
+    """What the results and files operators share: the analysis they read (``resource``,
+    ``analysis_id``; a literal bad id fails when the DAG is parsed) and its "One Codex" link."""
+
+    operator_extra_links = (OneCodexLink(),)
+
+    def __init__(self, *, resource: str, analysis_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.resource = resource
+        self.analysis_id = analysis_id
+        check_literal_id(analysis_id, "analysis_id")
+
+    def _analysis(self) -> tuple[str, str]:
+        """``(resource, analysis_id)`` after templating, validated (``TypeError``/``ValueError``
+        before any request); the task's link then points at the analysis."""
+        resource = validate_results_resource(self.resource)
+        analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
+        self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
+        return resource, analysis_id
+
+
+class OneCodexFetchResultsOperator(_AnalysisOutputOperator):
     """Fetch an analysis's results: ``GET /api/v1/<resource>/{id}/results`` (classifications through
     their pre-signed ``results_uri``, gzip/zstd decoded, falling back to ``/results``).
 
@@ -242,41 +264,33 @@ class OneCodexFetchResultsOperator(OneCodexOperator):
         "xcom_max_bytes",
         "onecodex_conn_id",
     )
-    operator_extra_links = (OneCodexLink(),)
     _results_policy = True
 
     def __init__(
         self,
         *,
-        resource: str,
-        analysis_id: str,
         always_store: bool = False,
         top_n: int = DEFAULT_TOP_N,
         rank: str | None = DEFAULT_RANK,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.resource = resource
-        self.analysis_id = analysis_id
+        super().__init__(**kwargs)  # resource, analysis_id: _AnalysisOutputOperator
         self.always_store = always_store
         self.top_n = top_n
         self.rank = rank
-        check_literal_id(analysis_id, "analysis_id")
         validate_rank(rank)  # not templated: a bad rank fails at DAG parse time
 
     def execute(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
         from airflow_provider_onecodex.api.status import AnalysisState, completion_of
-        from airflow_provider_onecodex.operators.storage import xcom_or_store
+        from airflow_provider_onecodex.operators.storage import XComLimit, xcom_or_store
 
-        resource = validate_results_resource(self.resource)
-        analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
+        resource, analysis_id = self._analysis()
         max_bytes = validate_xcom_max_bytes(self.xcom_max_bytes)
         top_n = validate_top_n(self.top_n)
         rank = validate_rank(self.rank)
         check_destination(self.destination, self.destination_conn_id, required=False)
-        self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
         record = self.hook.get_record(resource, analysis_id)
         completion = completion_of(record, analysis_id)
         noun = id_arg_name(resource).removesuffix("_id")
@@ -287,20 +301,17 @@ class OneCodexFetchResultsOperator(OneCodexOperator):
         results = self.hook.fetch_results(resource, analysis_id, record=record)
         return xcom_or_store(
             results,
+            XComLimit(max_bytes, self.destination, self.destination_conn_id, self.log),
             resource=resource,
             analysis_id=analysis_id,
-            destination=self.destination,
-            max_bytes=max_bytes,
-            conn_id=self.destination_conn_id,
             always_store=bool(self.always_store),
             top_n=top_n,
             rank=rank,
             sample_id=id_from_uri(record.get("sample")),
-            log=self.log,
         )
 
 
-class OneCodexDownloadFilesOperator(OneCodexOperator):
+class OneCodexDownloadFilesOperator(_AnalysisOutputOperator):
     """Stream an analysis's output files (``GET .../file_details``, then each pre-signed ``url``
     with a plain client) into the folder ``destination``, sizes checked against the API's.
 
@@ -309,7 +320,8 @@ class OneCodexDownloadFilesOperator(OneCodexOperator):
 
     :param analysis_id: 16 lowercase hex characters.
     :param destination: folder: an fsspec URL (``file://``, ``s3://``...), a local path or an
-        ``ObjectStoragePath``; templated; local folders are created.
+        ``ObjectStoragePath``; templated; local folders are created. Required (``TypeError``
+        when the DAG is parsed without it).
     :param resource: the analyses route (default ``analyses``, which serves every type).
     :param filenames: only these files (default: all).
     :param destination_conn_id: Airflow connection of the storage.
@@ -324,30 +336,23 @@ class OneCodexDownloadFilesOperator(OneCodexOperator):
         "destination_conn_id",
         "onecodex_conn_id",
     )
-    operator_extra_links = (OneCodexLink(),)
 
     def __init__(
-        self,
-        *,
-        analysis_id: str,
-        destination: Any,
-        resource: str = "analyses",
-        filenames: list[str] | None = None,
-        destination_conn_id: str | None = None,
-        **kwargs: Any,
+        self, *, resource: str = "analyses", filenames: list[str] | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(destination=destination, destination_conn_id=destination_conn_id, **kwargs)
-        self.analysis_id = analysis_id
-        self.resource = resource
+        # destination and destination_conn_id are OneCodexTask's; here the files need a folder.
+        super().__init__(resource=resource, **kwargs)
+        if self.destination is None:
+            raise TypeError(
+                f"{type(self).__name__} needs destination=: the folder to write the files to "
+                "(an fsspec URL such as 's3://bucket/prefix', a local path or an ObjectStoragePath)"
+            )
         self.filenames = filenames
-        check_literal_id(analysis_id, "analysis_id")
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        resource = validate_results_resource(self.resource)
-        analysis_id = validate_id(self.analysis_id, "analysis_id", resource=resource)
+        resource, analysis_id = self._analysis()
         check_destination(self.destination, self.destination_conn_id, required=True)
         warn_if_machine_local(storage_path(self.destination, self.destination_conn_id), self.log)
-        self.onecodex_url = web_url(self.hook.config.base_url, resource, analysis_id)
         files = self.hook.download_analysis_files(
             analysis_id,
             destination=self.destination,

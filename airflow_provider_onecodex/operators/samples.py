@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_onecodex.api.ids import check_literal_id, id_from_uri
 from airflow_provider_onecodex.api.weblinks import sample_url
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
-from airflow_provider_onecodex.operators.base import OneCodexOperator, sample_link
+from airflow_provider_onecodex.operators.base import OneCodexOperator, check_flag, sample_link
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -27,7 +27,8 @@ class OneCodexUpdateMetadataOperator(OneCodexOperator):
     :param metadata_id: or the metadata record's id directly. Give exactly one of the two.
     :param fields: e.g. ``{"custom": {"qc_verdict": "pass"}}`` (templated, values included).
         ``sample``, ``$uri`` and ``updated_at`` are refused before any request.
-    :param merge_custom: merge ``custom`` over the current keys (default True) instead of replacing it.
+    :param merge_custom: merge ``custom`` over the current keys (default True) instead of replacing
+        it; not templated, so anything but ``True``/``False`` raises ``TypeError`` at DAG parse time.
     """
 
     template_fields: Sequence[str] = ("sample_id", "metadata_id", "fields", "destination", "onecodex_conn_id")
@@ -46,7 +47,7 @@ class OneCodexUpdateMetadataOperator(OneCodexOperator):
         self.fields = fields
         self.sample_id = sample_id
         self.metadata_id = metadata_id
-        self.merge_custom = merge_custom
+        self.merge_custom = check_flag(merge_custom, "merge_custom")
         check_literal_id(sample_id, "sample_id", resource="samples")  # literal bad ids: at DAG parse
         check_literal_id(metadata_id, "metadata_id", resource="metadata")
 

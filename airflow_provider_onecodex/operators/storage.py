@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -63,45 +64,72 @@ def write_json(
     return {"uri": str(target), "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+@dataclass(frozen=True)
+class XComLimit:
+    """The XCom limit of a task and where larger values go.
+
+    :param max_bytes: largest value pushed to XCom, bytes of compact JSON.
+    :param destination: folder for larger values (see the module docstring); None or ``""``: they fail.
+    :param conn_id: Airflow connection of that storage.
+    :param log: where to say what was written (and warn about a machine-local folder).
+    """
+
+    max_bytes: int
+    destination: object = None
+    conn_id: str | None = None
+    log: Any = None
+
+    def store(self, data: bytes, name: str, what: str, too_large: str) -> dict[str, Any]:
+        """Write ``data`` (``what``, in words for the log) to ``<destination>/<name>``:
+        ``{uri, size, sha256}``.
+
+        :raises XComTooLargeError: no ``destination``; ``too_large`` says why and what to set.
+        """
+        if self.destination is None or self.destination == "":
+            raise XComTooLargeError(too_large)
+        written = write_json(data, self.destination, name, self.conn_id, self.log)
+        if self.log is not None:
+            self.log.info("%s: %d bytes of JSON written to %s", what, len(data), written["uri"])
+        return written
+
+
 def xcom_or_store(
     value: Any,
+    limit: XComLimit,
     *,
     resource: str,
     analysis_id: str,
-    destination: object,
-    max_bytes: int,
-    conn_id: str | None = None,
     always_store: bool = False,
     top_n: int = 10,
     rank: str | None = DEFAULT_RANK,
     sample_id: str | None = None,
-    log: Any = None,
 ) -> Any:
     """Apply the XCom policy to analysis results (see the module docstring).
 
     :param value: the results (a JSON-native dict).
-    :param always_store: write to ``destination`` even when the value is small (then the pointer
-        dict is returned, so downstream code sees one shape).
+    :param always_store: write to ``limit.destination`` even when the value is small (then the
+        pointer dict is returned, so downstream code sees one shape).
     :param sample_id: the analysis's sample, carried in either form.
     :returns: ``{resource, analysis_id, sample_id, results}`` (see
         :func:`~airflow_provider_onecodex.api.results.results_value`), or a :class:`StoredResults` dict.
     :raises XComTooLargeError: too large and no ``destination``.
     """
     data = compact_json(value)
-    if len(data) <= max_bytes and not (always_store and destination):
-        if log is not None:
-            log.info(
+    if len(data) <= limit.max_bytes and not (always_store and limit.destination):
+        if limit.log is not None:
+            limit.log.info(
                 "Results of %s %s: %d bytes of JSON, returned through XCom", resource, analysis_id, len(data)
             )
         return results_value(resource, analysis_id, sample_id, value)
-    if not destination:
-        raise XComTooLargeError(
-            f"Results of {resource} {analysis_id} are {len(data)} bytes of JSON, more than "
-            f"xcom_max_bytes={max_bytes}. Set destination= to a folder (e.g. "
-            "'file:///data/onecodex-results' or 's3://bucket/prefix') so the full results are written "
-            "there and XCom gets their location and a summary, or raise xcom_max_bytes."
-        )
-    written = write_json(data, destination, f"{resource}-{analysis_id}.json", conn_id, log)
+    written = limit.store(
+        data,
+        f"{resource}-{analysis_id}.json",
+        f"Results of {resource} {analysis_id}",
+        f"Results of {resource} {analysis_id} are {len(data)} bytes of JSON, more than "
+        f"xcom_max_bytes={limit.max_bytes}. Set destination= to a folder (e.g. "
+        "'file:///data/onecodex-results' or 's3://bucket/prefix') so the full results are written "
+        "there and XCom gets their location and a summary, or raise xcom_max_bytes.",
+    )
     pointer: StoredResults = {
         "uri": written["uri"],
         "size": written["size"],
@@ -112,40 +140,25 @@ def xcom_or_store(
         "sample_id": sample_id,
         "summary": summarize(resource, value, top_n, rank),
     }
-    if log is not None:
-        log.info("Results of %s %s: %d bytes written to %s", resource, analysis_id, len(data), pointer["uri"])
     return pointer
 
 
-def bounded_xcom(
-    value: Any,
-    *,
-    what: str,
-    name: str,
-    destination: object,
-    max_bytes: int,
-    conn_id: str | None = None,
-    log: Any = None,
-) -> Any:
+def bounded_xcom(value: Any, limit: XComLimit, *, what: str, name: str) -> Any:
     """The XCom policy for any other value the provider pushes (records, lists, sensor results).
 
-    Up to ``max_bytes`` of compact JSON: ``value`` itself. Larger, with ``destination``: written to
-    ``<destination>/<name>`` and ``{uri, size, sha256, summary}`` is returned, the summary saying
-    how many records and which (:func:`~airflow_provider_onecodex.api.xcom.records_summary`).
+    Up to ``limit.max_bytes`` of compact JSON: ``value`` itself. Larger, with a destination:
+    written to ``<destination>/<name>`` and ``{uri, size, sha256, summary}`` is returned, the
+    summary saying how many records and which (:func:`~airflow_provider_onecodex.api.xcom.records_summary`).
 
     :param what: the value in words, for messages (``"the XCom value of list_samples"``).
     :raises XComTooLargeError: too large and no ``destination``: the size, the limit, what to set.
     """
     from airflow_provider_onecodex.api.xcom import fits, records_summary, too_large_message
 
-    small, data = fits(value, max_bytes)
+    small, data = fits(value, limit.max_bytes)
     if small:
         return value
-    if destination is None or destination == "":
-        raise XComTooLargeError(too_large_message(what, len(data), max_bytes))
-    written = write_json(data, destination, name, conn_id, log)
-    if log is not None:
-        log.info("%s: %d bytes of JSON written to %s", what, len(data), written["uri"])
+    written = limit.store(data, name, what, too_large_message(what, len(data), limit.max_bytes))
     return {**written, "summary": records_summary(value)}
 
 
@@ -159,12 +172,12 @@ def bounded_task_value(task: Any, value: Any, context: Any) -> Any:
         return None
     get = context.get if hasattr(context, "get") else (lambda key, default=None: default)
     map_index = getattr(get("ti"), "map_index", None)
+    limit = XComLimit(
+        validate_xcom_max_bytes(task.xcom_max_bytes), task.destination, task.destination_conn_id, task.log
+    )
     return bounded_xcom(
         value,
+        limit,
         what=f"the XCom value of task {task.task_id}",
         name=storage_name(task.dag_id, task.task_id, get("run_id"), map_index),
-        destination=task.destination,
-        max_bytes=validate_xcom_max_bytes(task.xcom_max_bytes),
-        conn_id=task.destination_conn_id,
-        log=task.log,
     )

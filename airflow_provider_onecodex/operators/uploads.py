@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_onecodex.operators.base import failing_fast
+from airflow_provider_onecodex.operators.base import check_flag, failing_fast
 from airflow_provider_onecodex.sensors.onecodex import OneCodexSampleSensor
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
     :param project_id: the project of the new sample (16 hex characters). Templated.
     :param external_sample_id: idempotency key across DAG re-runs, at most 60 characters, stored in
         the sample's metadata. Templated.
-    :param wait_until_available: wait for ``available`` before finishing (default True).
+    :param wait_until_available: wait for ``available`` before finishing (default True; not
+        templated: anything but ``True``/``False`` raises ``TypeError`` when the DAG is parsed).
     :param wait_for_primary_classification: also wait until the sample has its primary
         classification (default False).
     :param deferrable: wait in the triggerer. Default: ``[operators] default_deferrable``, else False.
@@ -102,15 +103,13 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
         self.tags = tags
         self.project_id = project_id
         self.external_sample_id = external_sample_id
-        self.wait_until_available = wait_until_available
+        self.wait_until_available = check_flag(wait_until_available, "wait_until_available")
         self._uploading: str | None = None
 
     def describe(self) -> str:
         return f"sample {self.sample_id} (uploaded from {self.source})"
 
     def execute(self, context: Context) -> Any:
-        if not isinstance(self.wait_until_available, bool):
-            raise TypeError(f"wait_until_available must be True or False, got {self.wait_until_available!r}")
         self._check_wait_args()
         store = context.get("task_state_store") if hasattr(context, "get") else None
         ti = context.get("ti") if hasattr(context, "get") else None

@@ -29,7 +29,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_onecodex.api.errors import OneCodexError
-from airflow_provider_onecodex.api.ids import check_literal_id, check_literal_ids, is_literal
+from airflow_provider_onecodex.api.ids import check_literal_id, check_literal_ids
 from airflow_provider_onecodex.api.resources import ANALYSIS_TYPES, validate_resource, validate_where
 from airflow_provider_onecodex.api.waiting import (
     FAILURE_POLICIES,
@@ -37,6 +37,7 @@ from airflow_provider_onecodex.api.waiting import (
     missing_ids,
     outcome_of,
 )
+from airflow_provider_onecodex.operators.base import check_flag, checked_if_literal
 from airflow_provider_onecodex.sensors.base import OneCodexWaitSensor
 
 if TYPE_CHECKING:
@@ -51,6 +52,11 @@ def _check_literal_ids(name: str, one: object, many: object, sample_id: object) 
     check_literal_id(one, name)
     check_literal_ids(many, f"{name}s")
     check_literal_id(sample_id, "sample_id", resource="samples")
+
+
+def _check_analysis_type(value: object) -> None:
+    if value not in ANALYSIS_TYPES:
+        raise ValueError(f"analysis_type must be one of {sorted(ANALYSIS_TYPES)}, got {value!r}")
 
 
 class OneCodexAnalysisSensor(OneCodexWaitSensor):
@@ -117,7 +123,7 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         self.analysis_id = analysis_id
         self.analysis_ids = analysis_ids
         self.sample_id = sample_id
-        self.analysis_type = analysis_type
+        self.analysis_type = checked_if_literal(analysis_type, _check_analysis_type)
         self.where = where
         self.min_count = min_count
         self.resource = resource or self.resource_default
@@ -127,8 +133,6 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         if failure_policy not in FAILURE_POLICIES:
             raise ValueError(f"failure_policy must be one of {FAILURE_POLICIES}, got {failure_policy!r}")
         _check_literal_ids(self.id_name, analysis_id, analysis_ids, sample_id)
-        if is_literal(analysis_type) and analysis_type not in ANALYSIS_TYPES:
-            raise ValueError(f"analysis_type must be one of {sorted(ANALYSIS_TYPES)}, got {analysis_type!r}")
 
     id_name = "analysis_id"  # the parameter users give ids with; messages name it
 
@@ -146,10 +150,7 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         if self.analysis_type is not None:
             if self.resource != "analyses":
                 raise ValueError(f"analysis_type only applies to resource='analyses', not {self.resource!r}")
-            if self.analysis_type not in ANALYSIS_TYPES:
-                raise ValueError(
-                    f"analysis_type must be one of {sorted(ANALYSIS_TYPES)}, got {self.analysis_type!r}"
-                )
+            _check_analysis_type(self.analysis_type)
             where = {**(validate_where(where) or {}), "analysis_type": self.analysis_type}
         record_id, ids = self._ids()
         return WaitSpec.build(
@@ -276,7 +277,8 @@ class OneCodexSampleSensor(OneCodexWaitSensor):
 
     :param sample_id: 16 lowercase hex characters (or the sample's ``$uri``).
     :param wait_for_primary_classification: also wait until One Codex has set the sample's
-        ``primary_classification`` (it exists, not necessarily complete). Default False.
+        ``primary_classification`` (it exists, not necessarily complete). Default False; not
+        templated: anything but ``True``/``False`` raises ``TypeError`` when the DAG is parsed.
     :param onecodex_conn_id: Airflow connection id (default ``onecodex_default``).
     :param deferrable: wait in the triggerer. Default: ``[operators] default_deferrable``, else False.
     :param max_consecutive_failures: polls in a row that may end in transient errors (default 10).
@@ -296,18 +298,15 @@ class OneCodexSampleSensor(OneCodexWaitSensor):
     ) -> None:
         super().__init__(**kwargs)
         self.sample_id = sample_id
-        self.wait_for_primary_classification = wait_for_primary_classification
+        self.wait_for_primary_classification = check_flag(
+            wait_for_primary_classification, "wait_for_primary_classification"
+        )
         self._record: dict[str, Any] | None = None  # the sample as last read, for the link
         check_literal_id(sample_id, "sample_id", resource="samples")  # fails at DAG parse time
 
     def _validate(self) -> None:
         from airflow_provider_onecodex.api.ids import validate_id
 
-        if not isinstance(self.wait_for_primary_classification, bool):
-            raise TypeError(
-                "wait_for_primary_classification must be True or False, "
-                f"got {self.wait_for_primary_classification!r}"
-            )
         self.sample_id = validate_id(self.sample_id, "sample_id", resource="samples")
 
     def describe(self) -> str:
