@@ -165,11 +165,9 @@ def test_400_for_a_missing_argument_is_not_resent(sim):
         ({"job_name": "Alignment Run"}, ValueError, "exactly one of job_id and job_name"),
         ({"job_args": [1, 2]}, TypeError, "job_args must be a JSON object"),
         ({"job_args": "tax_id=1280"}, ValueError, "job_args must be a JSON object"),
-        ({"sample_id": "A1B2C3D4E5F60718"}, ValueError, "sample_id must be"),
         ({"job_id": "1d0b"}, ValueError, "job_id must be"),
         ({"description": "x" * 300}, ValueError, "at most 250"),
         ({"dependencies": ["nope"]}, ValueError, "dependencies"),
-        ({"wait_for_completion": "yes"}, TypeError, "wait_for_completion"),
         ({"poke_interval": 0}, ValueError, "poke_interval"),
     ],
 )
@@ -178,6 +176,33 @@ def test_bad_input_fails_before_any_request(sim, kwargs, error, text):
     with pytest.raises(error, match=text) as raised:
         OneCodexRunJobOperator(task_id="run", **args).execute(context())
     assert isinstance(raised.value, AirflowFailException)  # no task retries for bad input
+    assert sim.state.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "text"),
+    [
+        ({"sample_id": "A1B2C3D4E5F60718"}, ValueError, "sample_id must be a One Codex id"),
+        ({"wait_for_completion": "yes"}, TypeError, "wait_for_completion must be True or False, got 'yes'"),
+        ({"reuse_existing": 1}, TypeError, "reuse_existing must be True or False, got 1"),
+        ({"populate_default_arguments": None}, TypeError, "populate_default_arguments must be True or False"),
+    ],
+)
+def test_literal_bad_input_fails_when_the_dag_is_parsed(sim, kwargs, error, text):
+    args = {"job_id": ALIGNMENT_JOB, "sample_id": SAMPLE, "job_args": {"tax_id": "1280"}, **kwargs}
+    with pytest.raises(error, match=text):
+        OneCodexRunJobOperator(task_id="run", **args)
+    assert sim.state.requests == []
+
+
+def test_a_bad_rendered_sample_id_fails_before_any_request(sim):
+    run = OneCodexRunJobOperator(
+        task_id="run", job_id=ALIGNMENT_JOB, sample_id="{{ params.sample }}", job_args={"tax_id": "1280"}
+    )
+    run.sample_id = "A1B2C3D4E5F60718"  # what the template rendered to
+    with pytest.raises(ValueError, match="sample_id must be a One Codex id") as raised:
+        run.execute(context())
+    assert isinstance(raised.value, AirflowFailException)
     assert sim.state.requests == []
 
 
