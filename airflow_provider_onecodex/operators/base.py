@@ -26,11 +26,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def checked_if_literal(value: T, check: Callable[[Any], object]) -> T:
-    """``value``, after ``check(value)`` when no template or XCom reference will change it (a plain
-    string without Jinja, or a number): such a value fails when the DAG is parsed, not in a task."""
+def checked_if_literal(value: T, check: Callable[..., object], *args: Any, **kwargs: Any) -> T:
+    """``value``, after ``check(value, *args, **kwargs)`` when no template or XCom reference will
+    change it (a plain string without Jinja, or a number): such a value fails when the DAG is
+    parsed, not in a task."""
     if is_literal(value) or isinstance(value, (int, float)):
-        check(value)
+        check(value, *args, **kwargs)
     return value
 
 

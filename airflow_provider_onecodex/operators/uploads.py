@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_onecodex.operators.base import check_flag, failing_fast
+from airflow_provider_onecodex.api.ids import validate_id
+from airflow_provider_onecodex.operators.base import check_flag, checked_if_literal, failing_fast
 from airflow_provider_onecodex.sensors.onecodex import OneCodexSampleSensor
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
     :param metadata: metadata fields of the new sample (``name``, ``custom`` as a flat object...),
         as the metadata PATCH takes them. Templated (a dict, or its JSON text).
     :param tags: tag names (at most 30 characters each; new ones are created). Templated.
-    :param project_id: the project of the new sample (16 hex characters). Templated.
+    :param project_id: the project of the new sample (16 hex characters). Templated; a literal bad
+        id raises ``ValueError`` when the DAG is parsed.
     :param external_sample_id: idempotency key across DAG re-runs, at most 60 characters, stored in
         the sample's metadata. Templated.
     :param wait_until_available: wait for ``available`` before finishing (default True; not
@@ -101,7 +103,7 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
         self.paired_source = paired_source
         self.metadata = metadata
         self.tags = tags
-        self.project_id = project_id
+        self.project_id = checked_if_literal(project_id, validate_id, "project_id", resource="projects")
         self.external_sample_id = external_sample_id
         self.wait_until_available = check_flag(wait_until_available, "wait_until_available")
         self._uploading: str | None = None

@@ -104,7 +104,6 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         "destination",
         "onecodex_conn_id",
     )
-    resource_default = "analyses"
 
     def __init__(
         self,
@@ -126,7 +125,7 @@ class OneCodexAnalysisSensor(OneCodexWaitSensor):
         self.analysis_type = checked_if_literal(analysis_type, _check_analysis_type)
         self.where = where
         self.min_count = min_count
-        self.resource = resource or self.resource_default
+        self.resource = resource or "analyses"
         self.failure_policy = failure_policy
         # Literal bad arguments fail at DAG parse time; templated ones when the task runs.
         validate_resource(self.resource, analyses_only=True)
@@ -228,7 +227,6 @@ class OneCodexAlignmentSensor(OneCodexAnalysisSensor):
         "destination",
         "onecodex_conn_id",
     )
-    resource_default = "alignments"
     id_name = "alignment_id"
 
     def __init__(
