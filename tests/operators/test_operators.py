@@ -11,6 +11,7 @@ import pytest
 
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
 from airflow_provider_onecodex.operators.onecodex import (
+    OneCodexDownloadFilesOperator,
     OneCodexGetAlignmentOperator,
     OneCodexGetRecordOperator,
     OneCodexListAlignmentsOperator,
@@ -272,6 +273,63 @@ def test_a_literal_bad_id_fails_at_dag_parse_time_a_templated_one_at_run_time(si
         OneCodexGetAlignmentOperator(task_id="t", alignment_id="not-an-id")
     templated = OneCodexGetAlignmentOperator(task_id="t", alignment_id="{{ params.alignment_id }}")
     assert templated.alignment_id == "{{ params.alignment_id }}"
+
+
+def _upload(**kwargs: Any) -> Any:
+    from airflow_provider_onecodex.operators.uploads import OneCodexUploadSampleOperator
+
+    return OneCodexUploadSampleOperator(task_id="u", source="reads.fastq", **kwargs)
+
+
+PARSE_TIME = [
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="sampels"),
+        ValueError,
+        "resource must be one of [",
+    ),
+    (
+        lambda: OneCodexGetAlignmentOperator(task_id="t", alignment_id=DONE_ALIGNMENT, xcom_max_bytes=-1),
+        ValueError,
+        "xcom_max_bytes must be >= 0 bytes, got -1",
+    ),
+    (
+        lambda: OneCodexListRecordsOperator(task_id="t", resource="samples", xcom_max_bytes="lots"),
+        TypeError,
+        "xcom_max_bytes must be a number of bytes (int), got 'lots'",
+    ),
+    (
+        lambda: OneCodexUpdateMetadataOperator(
+            task_id="t", sample_id=DEMO_SAMPLE, fields={}, merge_custom="no"
+        ),
+        TypeError,
+        "merge_custom must be True or False, got 'no'",
+    ),
+    (
+        lambda: OneCodexDownloadFilesOperator(task_id="t", analysis_id=CLASSIFICATION),
+        TypeError,
+        "OneCodexDownloadFilesOperator needs destination=",
+    ),
+    (lambda: _upload(project_id="nope"), ValueError, "project_id must be a One Codex id"),
+    (lambda: _upload(wait_until_available="yes"), TypeError, "wait_until_available must be True or False"),
+]
+
+
+@pytest.mark.parametrize(("make", "error", "message"), PARSE_TIME, ids=[m for _, _, m in PARSE_TIME])
+def test_literal_bad_arguments_fail_when_the_dag_is_parsed(make, error, message) -> None:
+    with pytest.raises(error) as raised:
+        make()
+    assert message in str(raised.value)
+
+
+def test_templated_arguments_are_checked_when_the_task_runs() -> None:
+    listing = OneCodexListRecordsOperator(
+        task_id="t", resource="{{ params.resource }}", xcom_max_bytes="{{ params.limit }}"
+    )
+    assert (listing.resource, listing.xcom_max_bytes) == ("{{ params.resource }}", "{{ params.limit }}")
+    files = OneCodexDownloadFilesOperator(
+        task_id="t", analysis_id=CLASSIFICATION, destination="{{ params.folder }}"
+    )
+    assert (files.resource, files.destination) == ("analyses", "{{ params.folder }}")
 
 
 # -- extra link ----------------------------------------------------------------------------------

@@ -121,21 +121,34 @@ def test_retry_while_running_reconnects(sim, durable):
 
 def test_reuse_existing_starts_nothing(sim):
     done = sim.state.add_analysis(
-        "alignment", SAMPLE, job=ALIGNMENT_JOB, tax_id="1280", complete_after=0, job_args={"tax_id": "1280", "x": 1}
+        "alignment",
+        SAMPLE,
+        job=ALIGNMENT_JOB,
+        tax_id="1280",
+        complete_after=0,
+        job_args={"tax_id": "1280", "x": 1},
     )
     record = operator(reuse_existing=True).execute(context())
     assert record["$uri"] == f"/api/v1/analyses/{done}" and posts(sim, ALIGNMENT_JOB) == 0
-    assert operator(reuse_existing=True, wait_for_completion=False).execute(context()) == {"analysis_id": done}
+    assert operator(reuse_existing=True, wait_for_completion=False).execute(context()) == {
+        "analysis_id": done
+    }
     # other job_args: a new run
-    assert operator(reuse_existing=True, job_args={"tax_id": "562"}, wait_for_completion=False).execute(
-        context()
-    )["analysis_id"] != done
+    assert (
+        operator(reuse_existing=True, job_args={"tax_id": "562"}, wait_for_completion=False).execute(
+            context()
+        )["analysis_id"]
+        != done
+    )
     assert posts(sim, ALIGNMENT_JOB) == 1
 
 
 def test_job_by_name_and_not_waiting(sim):
     op = OneCodexRunJobOperator(
-        task_id="run", job_name="Alignment Run", sample_id=SAMPLE, job_args='{"tax_id": "562"}',
+        task_id="run",
+        job_name="Alignment Run",
+        sample_id=SAMPLE,
+        job_args='{"tax_id": "562"}',
         wait_for_completion=False,
     )
     result = op.execute(context())
@@ -241,7 +254,11 @@ def test_resume_finds_the_analysis_without_deferral_kwargs(sim):
         operator(job, deferrable=True).execute(context(1, store))
     analysis_id = store["onecodex_analysis_id"]
     assert deferred.value.kwargs == {"analysis_id": analysis_id}
-    event = {"status": "failed", "kind": "analysis_failed", "message": f"One Codex analysis {analysis_id} failed: x"}
+    event = {
+        "status": "failed",
+        "kind": "analysis_failed",
+        "message": f"One Codex analysis {analysis_id} failed: x",
+    }
     with pytest.raises(AirflowException, match=f"analysis {analysis_id} failed"):
         operator(job, deferrable=True).execute_complete(context(1, store), event=event)
     record = {"$uri": f"/api/v1/analyses/{analysis_id}", "complete": True, "success": True}
