@@ -254,9 +254,7 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
         if since is not False:
             found = self.hook.run(find_started_run(run, since if isinstance(since, float) else None))
             if found is not None:
-                self.log.info(
-                    "Adopting analysis %s, started by an earlier try of this task", record_id(found)
-                )
+                self.log.info("Adopting analysis %s, started by an earlier try of this task", record_id(found))
                 return str(record_id(found))
         now = time.time()
         self._store_set(store, SUBMITTED_KEY, now, keep=True)
