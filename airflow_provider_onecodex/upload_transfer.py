@@ -1,20 +1,30 @@
 """Moving a sample's bytes: the sources read as streams (any ``ObjectStoragePath``) and the S3
 multipart step of an upload (boto3, the ``airflow-provider-onecodex[upload]`` extra, as One Codex's
-own client does). No One Codex call and no decision here: those are in
-:mod:`airflow_provider_onecodex.api.uploads`; :class:`~airflow_provider_onecodex.hooks.uploads.OneCodexUploadsHook`
-sequences them.
+own client does), and :class:`SampleUpload`, the executor of an upload operation's own effects. No
+decision here: those are in :mod:`airflow_provider_onecodex.api.uploads`; the One Codex calls go to
+the executor of :class:`~airflow_provider_onecodex.hooks.uploads.OneCodexUploadsHook`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.fastx import SNIFF_BYTES, SequenceFile, check_file
+from airflow_provider_onecodex.api.ops import Effect, run_op
 from airflow_provider_onecodex.api.transfer import TransferProgress
-from airflow_provider_onecodex.api.uploads import S3Put, S3TransferError
+from airflow_provider_onecodex.api.uploads import (
+    S3Put,
+    S3TransferError,
+    SampleCreated,
+    UploadOp,
+    cancel_upload,
+)
+
+log = logging.getLogger(__name__)
 
 SOURCE_BLOCK = 8 * 1024 * 1024  # bytes fetched per read from remote storage (fsspec block size)
 UPLOAD_EXTRA_HINT = "pip install 'airflow-provider-onecodex[upload]'"
@@ -80,11 +90,9 @@ def s3_client(boto3: Any, put: S3Put, config: ClientConfig) -> Any:
     )
 
 
-def put_file(
-    client: Any, put: S3Put, path: Any, file: SequenceFile, sample_id: str, log: logging.Logger
-) -> None:
+def put_file(client: Any, put: S3Put, path: Any, file: SequenceFile, sample_id: str) -> None:
     """Stream ``path`` (``file`` as checked) to S3 in parts of ``put.chunk_size`` bytes, SSE AES256,
-    logging progress on ``log``.
+    logging progress (every 10 %).
 
     :raises S3TransferError: the S3 step failed (its code and message, never the bucket or key).
     """
@@ -146,3 +154,72 @@ class _Reader:
 
     def read(self, size: int = -1) -> bytes:
         return self._stream.read(size)
+
+
+class SampleUpload:
+    """One upload's sources, read and checked when built (:func:`source_path`, :func:`read_source`:
+    before any request), and :meth:`run`, which performs the upload operation's own effects.
+
+    :param source: the file; ``paired_source``: the other file of a pair, or ``None``.
+    """
+
+    def __init__(self, source: object, paired_source: object = None) -> None:
+        self.paths = {"source": source_path(source, "source")}
+        if paired_source is not None:
+            self.paths["paired_source"] = source_path(paired_source, "paired_source")
+        self.files = {role: read_source(path, role) for role, path in self.paths.items()}
+
+    def run(
+        self,
+        op: UploadOp[str],
+        perform: Callable[[Effect], Any],
+        config: ClientConfig,
+        *,
+        on_sample_id: Callable[[str], None] | None = None,
+        cancel_on_failure: bool = False,
+    ) -> str:
+        """Drive ``op`` (:func:`airflow_provider_onecodex.api.uploads.upload_sample`): ``SampleCreated``
+        goes to ``on_sample_id``, each ``S3Put`` to :func:`put_file` (one boto3 client per init's keys,
+        closed at the end), any other effect to ``perform`` (the hook's executor). On failure, with
+        ``cancel_on_failure``, the last sample created is cancelled (a failed cancel is only logged).
+
+        :raises ImportError: boto3 is missing, before any request.
+        """
+        boto3 = boto3_module()
+        created: list[str] = []
+        clients: dict[str, Any] = {}
+
+        def execute(effect: Any) -> Any:
+            if isinstance(effect, SampleCreated):
+                created.append(effect.sample_id)
+                if on_sample_id is not None:
+                    on_sample_id(effect.sample_id)
+            elif isinstance(effect, S3Put):
+                if effect.access_key_id not in clients:  # one client per init (same keys for a pair)
+                    clients[effect.access_key_id] = s3_client(boto3, effect, config)
+                role = effect.role
+                put_file(
+                    clients[effect.access_key_id], effect, self.paths[role], self.files[role], created[-1]
+                )
+            else:
+                return perform(effect)
+            return None
+
+        try:
+            return run_op(op, execute)  # type: ignore[arg-type]
+        except BaseException:
+            if cancel_on_failure and created:
+                _cancel_quietly(created[-1], perform)
+            raise
+        finally:
+            for client in clients.values():
+                client.close()
+
+
+def _cancel_quietly(sample_id: str, perform: Callable[[Effect], Any]) -> None:
+    try:
+        outcome = run_op(cancel_upload(sample_id), perform)  # type: ignore[arg-type]
+    except Exception as exc:  # the upload's own error matters more
+        log.warning("Could not cancel the upload of sample %s: %s", sample_id, exc)
+    else:
+        log.info("Cancelled the upload of sample %s: %s", sample_id, outcome["message"])

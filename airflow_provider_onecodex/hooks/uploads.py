@@ -1,27 +1,17 @@
-"""Sample uploads (sync only): :class:`OneCodexUploadsHook`, part of ``OneCodexHook``.
-
-Every decision is in :mod:`airflow_provider_onecodex.api.uploads` and :mod:`~.api.fastx`; the byte
-moving (sources read as streams, the S3 multipart step with boto3) is in
-:mod:`airflow_provider_onecodex.upload_transfer`. This hook sequences the operation's effects:
-``SampleCreated`` (tell the caller), ``S3Put`` (the transfer) and the API calls
-(:meth:`OneCodexBaseHook.run`'s executor).
-"""
+"""Sample uploads (sync only): decisions in :mod:`airflow_provider_onecodex.api.uploads` and
+:mod:`~.api.fastx`, byte moving (sources, S3 step) in :mod:`airflow_provider_onecodex.upload_transfer`."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_onecodex import upload_transfer as transfer
-from airflow_provider_onecodex.api.ops import run_op
-from airflow_provider_onecodex.api.uploads import S3Put, SampleCreated, build_request
+from airflow_provider_onecodex.api.uploads import build_request
 from airflow_provider_onecodex.api.uploads import cancel_upload as cancel_upload_op
 from airflow_provider_onecodex.api.uploads import upload_sample as upload_sample_op
 from airflow_provider_onecodex.hooks.base import OneCodexBaseHook
 from airflow_provider_onecodex.upload_transfer import source_path
-
-log = logging.getLogger(__name__)
 
 
 class OneCodexUploadsHook(OneCodexBaseHook):
@@ -68,58 +58,26 @@ class OneCodexUploadsHook(OneCodexBaseHook):
         :raises ImportError: boto3 is missing (the ``upload`` extra), before any request.
         :raises OneCodexAPIError: a One Codex call failed; boto3 errors for the S3 step.
         """
-        paths = {"source": source_path(source, "source")}
-        if paired_source is not None:
-            paths["paired_source"] = source_path(paired_source, "paired_source")
-        files = {role: transfer.read_source(path, role) for role, path in paths.items()}
+        upload = transfer.SampleUpload(source, paired_source)  # the files are checked before any request
         request = build_request(
-            files["source"],
-            files.get("paired_source"),
+            **upload.files,
             metadata=metadata,
             tags=tags,
             project_id=project_id,
             external_sample_id=external_sample_id,
         )
-        boto3 = transfer.boto3_module()
-        created: list[str] = []
-        s3_clients: dict[str, Any] = {}
-
-        def perform(effect: Any) -> Any:
-            if isinstance(effect, SampleCreated):
-                created.append(effect.sample_id)
-                if on_sample_id is not None:
-                    on_sample_id(effect.sample_id)
-                return None
-            if isinstance(effect, S3Put):
-                if effect.access_key_id not in s3_clients:  # one client per init (same keys for a pair)
-                    s3_clients[effect.access_key_id] = transfer.s3_client(boto3, effect, self.config)
-                client = s3_clients[effect.access_key_id]
-                transfer.put_file(client, effect, paths[effect.role], files[effect.role], created[-1], log)
-                return None
-            return self._perform(effect)
-
-        try:
-            return run_op(upload_sample_op(request, sample_id), perform)  # type: ignore[arg-type]
-        except BaseException:
-            if cancel_on_failure and created:
-                self._cancel_quietly(created[-1])
-            raise
-        finally:
-            for client in s3_clients.values():
-                client.close()
+        return upload.run(
+            upload_sample_op(request, sample_id),
+            self._perform,
+            self.config,
+            on_sample_id=on_sample_id,
+            cancel_on_failure=cancel_on_failure,
+        )
 
     def cancel_upload(self, sample_id: str) -> dict[str, Any]:
         """``POST /api/v1/samples/cancel_upload``: ``{"cancelled": bool, "message"}``; an upload
         that already succeeded gives ``cancelled: False`` (not an error)."""
         return self.run(cancel_upload_op(sample_id))  # type: ignore[arg-type]
-
-    def _cancel_quietly(self, sample_id: str) -> None:
-        try:
-            outcome = self.cancel_upload(sample_id)
-        except Exception as exc:  # the upload's own error matters more
-            log.warning("Could not cancel the upload of sample %s: %s", sample_id, exc)
-        else:
-            log.info("Cancelled the upload of sample %s: %s", sample_id, outcome["message"])
 
 
 __all__ = ["OneCodexUploadsHook", "source_path"]

@@ -233,7 +233,7 @@ def test_logs_show_progress_but_never_keys(hook, onecodex_simulator, tmp_path, c
 
     big = tmp_path / "big.fastq"
     big.write_bytes(READS * 3000)  # ~7 MiB: several progress lines
-    caplog.set_level(logging.INFO, logger="airflow_provider_onecodex.hooks.uploads")
+    caplog.set_level(logging.INFO, logger="airflow_provider_onecodex.upload_transfer")
     sample_id = hook.upload_sample(big)
     target = onecodex_simulator.state.uploads.targets[sample_id]
     text = caplog.text
