@@ -1,20 +1,19 @@
-"""The ``onecodex`` connection and :meth:`OneCodexBaseHook.run`, which every hook method calls.
-
-Connection fields: README "The connection". The key is only read from the connection; it, its
-Basic-auth token and every pre-signed link an answer carries are masked in logs.
-"""
+"""The ``onecodex`` connection (fields: README "The connection"), :meth:`OneCodexBaseHook.run`, which
+every hook method calls, and :class:`Route`. The key (only read from the connection), its Basic-auth
+token and every pre-signed link an answer carries are masked in logs."""
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_onecodex.api import ops
-from airflow_provider_onecodex.api.analyses import analysis_where
+from airflow_provider_onecodex.api.analyses import analysis_where, get_sub
 from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.downloads import url_secrets
@@ -22,27 +21,80 @@ from airflow_provider_onecodex.api.http import config_of
 from airflow_provider_onecodex.api.ops import Effect, FetchUrl, Op, T
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
 from airflow_provider_onecodex.api.records import Account, signed_urls
+from airflow_provider_onecodex.api.resources import id_arg_name
 
 if TYPE_CHECKING:
     from airflow_provider_onecodex.api.client import OneCodexClient
 
 
 R = TypeVar("R")
+ARG = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 
 class Route(Generic[R]):
-    """A hook method that is one plain call of one route: ``get_tag = Route[Tag]("tags", doc)`` makes
-    ``hook.get_tag(tag_id)`` = ``hook.get_record("tags", tag_id)``; ``listing=True`` (and fixed
-    arguments, e.g. ``variant="public"``) makes ``hook.list_x(**listing)`` = ``hook.list_records``."""
+    """A hook method that is one plain call, declared in a line: a real method (``help()``,
+    ``inspect.signature``) returning ``R``, documented by its route and ``note``.
 
-    def __init__(self, resource: str, doc: str, *, listing: bool = False, **fixed: Any) -> None:
-        self.resource, self.listing, self.fixed, self.__doc__ = resource, listing, fixed, doc
+    ``Route[R](op)``: ``hook.x(...)`` = ``hook.run(op(...))``, ``op`` an operation of
+    :mod:`airflow_provider_onecodex.api` (its arguments; its docstring unless ``note``).
+    ``Route[R]("tags")``: ``hook.x(record_id)`` = :meth:`~OneCodexBaseHook.get_record`; ``listing=True``
+    (and fixed arguments, e.g. ``variant="public"``): ``hook.x(**listing)`` = :meth:`~OneCodexBaseHook.list_records`;
+    ``by_sample=True``: ``hook.x(sample_id=None, **listing)`` = :meth:`~OneCodexBaseHook.list_by_sample`;
+    ``sub="results"``: ``hook.x(alignment_id)`` (the id named after the resource) = ``GET .../{id}/results``,
+    and with ``None`` for the resource ``hook.x(resource, analysis_id)``.
+    """
+
+    def __init__(
+        self,
+        call: str | Callable[..., Any] | None,
+        note: str = "",
+        *,
+        listing: bool = False,
+        by_sample: bool = False,
+        sub: str | None = None,
+        **fixed: Any,
+    ) -> None:
+        self.call, self.sub, self.fixed = call, sub, fixed
+        self.via = "list_by_sample" if by_sample else "list_records" if listing else "get_record"
+        if callable(call):
+            self.__doc__ = note or call.__doc__
+            return
+        path = f"/api/v1/{call or '<resource>'}" + ("/{id}" if self.via == "get_record" else "")
+        path += "".join(f"/{part}" for part in (fixed.get("variant"), sub) if part)
+        route = f"``GET {path}``" + (
+            " filtered by ``sample_id``, ``tax_id``, ``analysis_type`` if given" if by_sample else ""
+        )
+        self.__doc__ = f"{route}: {note}." if note else f"{route}."
+
+    def _form(self, owner: type) -> tuple[inspect.Signature, Callable[..., Any]]:
+        call, sub, fixed, via = self.call, self.sub, self.fixed, self.via
+        if callable(call):
+            return inspect.signature(call), lambda hook, *a, **k: hook.run(call(*a, **k))
+        if sub:  # (id) of the resource given, else (resource, id): bound by the signature
+            ids = [id_arg_name(call)] if call else ["resource", "analysis_id"]
+            signature = inspect.Signature([inspect.Parameter(n, ARG, annotation="str") for n in ids])
+            return signature, lambda hook, *a: hook.run(get_sub(call or a[0], a[-1], sub))
+        signature = inspect.signature(functools.partial(getattr(owner, via), None, call, **fixed))
+        return signature, lambda hook, *a, **k: getattr(hook, via)(call, *a, **{**fixed, **k})
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        signature, call = self._form(owner)
+
+        def method(hook: OneCodexBaseHook, /, *args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)  # a TypeError names a missing or unknown argument
+            return call(hook, *bound.args, **bound.kwargs)
+
+        returns = get_args(getattr(self, "__orig_class__", None)) or [signature.return_annotation]
+        method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[inspect.Parameter("self", ARG), *signature.parameters.values()],
+            return_annotation=returns[0],
+        )
+        method.__name__, method.__qualname__ = name, f"{owner.__qualname__}.{name}"
+        method.__doc__, method.__module__ = self.__doc__, owner.__module__
+        self.method = method
 
     def __get__(self, hook: OneCodexBaseHook | None, owner: type | None = None) -> Callable[..., R]:
-        if hook is None:
-            return cast(Callable[..., R], self)
-        call = hook.list_records if self.listing else hook.get_record
-        return cast(Callable[..., R], functools.partial(call, self.resource, **self.fixed))
+        return cast(Callable[..., R], self.method.__get__(hook, owner))
 
 
 class OneCodexConnection(BaseHook):
@@ -103,6 +155,9 @@ class OneCodexBaseHook(OneCodexConnection):
         """Run an operation of :mod:`airflow_provider_onecodex.api`; pre-signed links are masked."""
         return ops.run_op(op, self._perform)
 
+    list_by_ids = Route[list[dict[str, Any]]](list_by_ids)
+    get_account = Route[Account](ops.get_account)
+
     def get_record(self, resource: str, record_id: str) -> dict[str, Any]:
         """``GET /api/v1/<resource>/<id>`` (``OneCodexNotFoundError``: 404; ``OneCodexAuthError``: 401-403)."""
         return self.run(ops.get_record(resource, record_id))
@@ -122,14 +177,6 @@ class OneCodexBaseHook(OneCodexConnection):
     def iter_records(self, resource: str, **listing: Any) -> Iterator[dict[str, Any]]:
         """:meth:`list_records`, lazily: stopping the iteration stops the requests."""
         return self.client.iter_records(resource, **{"max_records": DEFAULT_MAX_RECORDS, **listing})
-
-    def list_by_ids(self, resource: str, ids: list[str]) -> list[dict[str, Any]]:
-        """Records of ``ids``, one ``$uri $in`` request per :data:`~airflow_provider_onecodex.api.batch.ID_BATCH`."""
-        return self.run(list_by_ids(resource, ids))
-
-    def get_account(self) -> Account:
-        """``GET /api/v1/account``: the account the key belongs to."""
-        return self.run(ops.get_account())  # type: ignore[return-value]
 
     def test_connection(self) -> tuple[bool, str]:
         """``(ok, message)`` of :func:`airflow_provider_onecodex.api.client.check_connection`."""

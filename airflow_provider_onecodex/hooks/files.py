@@ -6,7 +6,7 @@ an ``ObjectStoragePath``. Each returns ``{filename, uri, size (bytes), sha256}``
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from airflow_provider_onecodex.api import files
 from airflow_provider_onecodex.api.downloads import Downloader
@@ -19,14 +19,14 @@ from airflow_provider_onecodex.storage import prepare_folder, storage_path
 class OneCodexFilesHook(OneCodexBaseHook):
     """``/api/v1/documents``, ``/api/v1/events`` and the pre-signed downloads of any route."""
 
-    get_document = Route[Document]("documents", "``GET /api/v1/documents/{id}``.")
-    get_event = Route[Event]("events", "``GET /api/v1/events/{id}``: ``{payload, status}``.")
-    list_documents = Route[list[Document]]("documents", "``GET /api/v1/documents``.", listing=True)
-    list_events = Route[list[Event]]("events", "``GET /api/v1/events`` (kept 30 days).", listing=True)
-
-    def get_document_download_uri(self, document_id: str) -> DownloadUri:
-        """``POST /api/v1/documents/{id}/download_uri`` -> ``{download_uri, expires_in_hours}`` (never retried)."""
-        return cast(DownloadUri, self.run(files.document_download_uri(document_id)))
+    get_document = Route[Document]("documents")
+    get_event = Route[Event]("events", "``{payload, status}``")
+    list_documents = Route[list[Document]]("documents", listing=True)
+    list_events = Route[list[Event]]("events", "kept 30 days", listing=True)
+    get_document_download_uri = Route[DownloadUri](
+        files.document_download_uri,
+        "``POST /api/v1/documents/{id}/download_uri`` -> ``{download_uri, expires_in_hours}`` (never retried).",
+    )
 
     def download_analysis_files(
         self,

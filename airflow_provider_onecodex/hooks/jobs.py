@@ -3,12 +3,12 @@ Sync only: a run's wait reuses the analysis trigger."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from airflow_provider_onecodex.api import job_actions as actions
 from airflow_provider_onecodex.api import jobs
 from airflow_provider_onecodex.api import records as r
-from airflow_provider_onecodex.hooks.base import OneCodexBaseHook
+from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
 
 
 class OneCodexJobsHook(OneCodexBaseHook):
@@ -26,20 +26,7 @@ class OneCodexJobsHook(OneCodexBaseHook):
         request = jobs.JobRun.build(job_id, sample_id, **run)
         return self.run(jobs.run_job(request, max_retry_after=self.config.retry.max_retry_after))
 
-    def cancel_analysis(self, resource: str, analysis_id: str) -> dict[str, Any]:
-        """``POST /api/v1/<resource>/{id}/cancel`` (asynchronous). 403/404 say who may cancel what."""
-        return self.run(actions.cancel_analysis(resource, analysis_id))
-
-    def rerun_analysis(self, resource: str, analysis_id: str) -> dict[str, Any]:
-        """``POST /api/v1/<resource>/{id}/rerun``: the record. Never resent (it may start paid work)."""
-        return self.run(actions.rerun_analysis(resource, analysis_id))
-
-    def get_analysis_logs(self, resource: str, analysis_id: str, tail: int | None = None) -> str:
-        """``GET /api/v1/<resource>/{id}/logs[?tail=N]``: text. 404: no such analysis, or no logs."""
-        return self.run(actions.get_analysis_logs(resource, analysis_id, tail))
-
-    def get_job_by_name(self, name: str, *, include_public: bool = False) -> r.Job:
-        """The one job named exactly ``name``; ``include_public``: built-in jobs too ("Alignment Run").
-
-        :raises JobNotFoundError: none, or several (their ids listed)."""
-        return cast(r.Job, self.run(actions.get_job_by_name(name, include_public=include_public)))
+    cancel_analysis = Route[dict[str, Any]](actions.cancel_analysis)
+    rerun_analysis = Route[dict[str, Any]](actions.rerun_analysis)
+    get_analysis_logs = Route[str](actions.get_analysis_logs)
+    get_job_by_name = Route[r.Job](actions.get_job_by_name)

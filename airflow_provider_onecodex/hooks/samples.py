@@ -14,28 +14,21 @@ from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
 class OneCodexSamplesHook(OneCodexBaseHook):
     """``/api/v1/samples``, ``/api/v1/metadata``, ``/api/v1/tags``."""
 
-    get_sample = Route[Sample]("samples", "``GET /api/v1/samples/{id}``.")
-    get_metadata = Route[Metadata]("metadata", "``GET /api/v1/metadata/{id}``.")
-    get_tag = Route[Tag]("tags", "``GET /api/v1/tags/{id}``.")
-    list_samples = Route[list[Sample]]("samples", "``GET /api/v1/samples``: the key's own.", listing=True)
-    list_public_samples = Route[list[Sample]](
-        "samples", "``GET /api/v1/samples/public``.", listing=True, variant="public"
-    )
-    list_organization_samples = Route[list[Sample]](
-        "samples", "``GET /api/v1/samples/organization``.", listing=True, variant="organization"
-    )
-    list_metadata = Route[list[Metadata]]("metadata", "``GET /api/v1/metadata``.", listing=True)
-    list_tags = Route[list[Tag]]("tags", "``GET /api/v1/tags``.", listing=True)
+    get_sample = Route[Sample]("samples")
+    get_metadata = Route[Metadata]("metadata")
+    get_tag = Route[Tag]("tags")
+    list_samples = Route[list[Sample]]("samples", "the key's own", listing=True)
+    list_public_samples = Route[list[Sample]]("samples", listing=True, variant="public")
+    list_organization_samples = Route[list[Sample]]("samples", listing=True, variant="organization")
+    list_metadata = Route[list[Metadata]]("metadata", listing=True)
+    list_tags = Route[list[Tag]]("tags", listing=True)
+    get_sample_metadata = Route[Metadata](metadata.get_sample_metadata)
 
     def tag_sample(self, sample_id: str, *, tags: list[str], remove: list[str] | None = None) -> Sample:
         """Add tags (names, 1-30 characters; new ones are created) and take off ``remove``,
         keeping the sample's other tags (:func:`airflow_provider_onecodex.api.tags.tag_sample`);
         returns the sample after. ``ValueError`` for bad names or a refused merge."""
         return cast(Sample, self.run(tag_sample(sample_id, tags, remove=remove)))
-
-    def get_sample_metadata(self, sample_id: str) -> Metadata:
-        """The metadata record of a sample (the sample, then its ``metadata`` reference)."""
-        return cast(Metadata, self.run(metadata.get_sample_metadata(sample_id)))
 
     def update_metadata(self, metadata_id: str, *, fields: Any, merge_custom: bool = True) -> Metadata:
         """``PATCH /api/v1/metadata/{id}`` with only ``fields``, ``custom`` merged over the current

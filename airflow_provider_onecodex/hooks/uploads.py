@@ -10,13 +10,15 @@ from airflow_provider_onecodex import upload_transfer as transfer
 from airflow_provider_onecodex.api.uploads import build_request
 from airflow_provider_onecodex.api.uploads import cancel_upload as cancel_upload_op
 from airflow_provider_onecodex.api.uploads import upload_sample as upload_sample_op
-from airflow_provider_onecodex.hooks.base import OneCodexBaseHook
+from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
 from airflow_provider_onecodex.upload_transfer import source_path
 
 
 class OneCodexUploadsHook(OneCodexBaseHook):
     """``POST /api/v1/samples/preupload``, ``init_multipart_upload``, the S3 step, the callback,
     ``cancel_upload``."""
+
+    cancel_upload = Route[dict[str, Any]](cancel_upload_op)
 
     def upload_sample(
         self,
@@ -73,11 +75,6 @@ class OneCodexUploadsHook(OneCodexBaseHook):
             on_sample_id=on_sample_id,
             cancel_on_failure=cancel_on_failure,
         )
-
-    def cancel_upload(self, sample_id: str) -> dict[str, Any]:
-        """``POST /api/v1/samples/cancel_upload``: ``{"cancelled": bool, "message"}``; an upload
-        that already succeeded gives ``cancelled: False`` (not an error)."""
-        return self.run(cancel_upload_op(sample_id))  # type: ignore[arg-type]
 
 
 __all__ = ["OneCodexUploadsHook", "source_path"]
