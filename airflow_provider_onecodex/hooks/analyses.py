@@ -14,27 +14,27 @@ from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
 class OneCodexAnalysesHook(OneCodexBaseHook):
     """``/api/v1/analyses`` and its typed routes, their sub-routes, and ``/api/v1/jobs``."""
 
-    get_analysis = Route[r.Analysis]("analyses", "any type")
-    get_alignment = Route[r.Alignment]("alignments")
-    get_classification = Route[r.Classification]("classifications")
-    get_panel = Route[r.Panel]("panels")
-    get_job = Route[r.Job]("jobs")
-    list_jobs = Route[list[r.Job]]("jobs", "drafts are not listed", listing=True)
+    get_analysis = Route[r.Analysis]("analyses/{id}", "any type")
+    get_alignment = Route[r.Alignment]("alignments/{id}")
+    get_classification = Route[r.Classification]("classifications/{id}")
+    get_panel = Route[r.Panel]("panels/{id}")
+    get_job = Route[r.Job]("jobs/{id}")
+    list_jobs = Route[list[r.Job]]("jobs", "drafts are not listed")
     list_analyses = Route[list[r.Analysis]]("analyses", by_sample=True)
     list_alignments = Route[list[r.Alignment]]("alignments", by_sample=True)
     list_classifications = Route[list[r.Classification]]("classifications", by_sample=True)
     list_panels = Route[list[r.Panel]]("panels", by_sample=True)
-    get_results = Route[dict[str, Any]](None, "the JSON results (shape per type)", sub="results")
-    get_analysis_results = Route[dict[str, Any]]("analyses", "a workflow's ``results.json``", sub="results")
+    get_results = Route[dict[str, Any]]("<resource>/{id}/results", "the JSON results (shape per type)")
+    get_analysis_results = Route[dict[str, Any]]("analyses/{id}/results", "a workflow's ``results.json``")
     get_alignment_results = Route[r.AlignmentResults](
-        "alignments", "coverage, bins (can be large)", sub="results"
+        "alignments/{id}/results", "coverage, bins (can be large)"
     )
-    get_panel_results = Route[r.PanelResults]("panels", "``{panel_name, panel_results}``", sub="results")
+    get_panel_results = Route[r.PanelResults]("panels/{id}/results", "``{panel_name, panel_results}``")
     get_file_details = Route[r.FileDetails](
-        None, "``{files: [{filename, size, url}]}``, pre-signed", sub="file_details"
+        "<resource>/{id}/file_details", "``{files: [{filename, size, url}]}``"
     )
     get_classification_raw_results = Route[r.ClassificationResults](
-        "classifications", "rows add ``n_kmers``, ``n_unique_kmers``", sub="raw_results"
+        "classifications/{id}/raw_results", "rows add ``n_kmers``, ``n_unique_kmers``"
     )
     get_classification_results = Route[r.ClassificationResults](analyses.classification_results)
     get_classification_readlevel = Route[r.ReadLevel](analyses.readlevel)

@@ -33,49 +33,36 @@ ARG = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 class Route(Generic[R]):
     """A hook method that is one plain call, declared in a line: a real method (``help()``,
-    ``inspect.signature``) returning ``R``, documented by its route and ``note``.
-
-    ``Route[R](op)``: ``hook.x(...)`` = ``hook.run(op(...))``, ``op`` an operation of
-    :mod:`airflow_provider_onecodex.api` (its arguments; its docstring unless ``note``).
-    ``Route[R]("tags")``: ``hook.x(record_id)`` = :meth:`~OneCodexBaseHook.get_record`; ``listing=True``
-    (and fixed arguments, e.g. ``variant="public"``): ``hook.x(**listing)`` = :meth:`~OneCodexBaseHook.list_records`;
-    ``by_sample=True``: ``hook.x(sample_id=None, **listing)`` = :meth:`~OneCodexBaseHook.list_by_sample`;
-    ``sub="results"``: ``hook.x(alignment_id)`` (the id named after the resource) = ``GET .../{id}/results``,
-    and with ``None`` for the resource ``hook.x(resource, analysis_id)``.
+    ``inspect.signature``) returning ``R``. ``Route[R](op)``: ``hook.run(op(...))``, with the arguments
+    and (unless ``note``) the docstring of ``op``, an operation of :mod:`airflow_provider_onecodex.api`.
+    ``Route[R](path, note)``: ``GET /api/v1/<path>``, documented so. ``"tags/{id}"``: ``hook.x(record_id)``
+    (:meth:`~OneCodexBaseHook.get_record`); ``"alignments/{id}/results"``: ``hook.x(alignment_id)``,
+    ``"<resource>/{id}/results"``: ``hook.x(resource, analysis_id)``; ``"samples"``, ``"samples/public"``:
+    ``hook.x(**listing)`` (:meth:`~OneCodexBaseHook.list_records`), or with ``by_sample=True``
+    ``hook.x(sample_id=None, **listing)`` (:meth:`~OneCodexBaseHook.list_by_sample`).
     """
 
-    def __init__(
-        self,
-        call: str | Callable[..., Any] | None,
-        note: str = "",
-        *,
-        listing: bool = False,
-        by_sample: bool = False,
-        sub: str | None = None,
-        **fixed: Any,
-    ) -> None:
-        self.call, self.sub, self.fixed = call, sub, fixed
-        self.via = "list_by_sample" if by_sample else "list_records" if listing else "get_record"
+    def __init__(self, call: str | Callable[..., Any], note: str = "", *, by_sample: bool = False) -> None:
+        self.call, self.by_sample = call, by_sample
         if callable(call):
             self.__doc__ = note or call.__doc__
             return
-        path = f"/api/v1/{call or '<resource>'}" + ("/{id}" if self.via == "get_record" else "")
-        path += "".join(f"/{part}" for part in (fixed.get("variant"), sub) if part)
-        route = f"``GET {path}``" + (
-            " filtered by ``sample_id``, ``tax_id``, ``analysis_type`` if given" if by_sample else ""
-        )
-        self.__doc__ = f"{route}: {note}." if note else f"{route}."
+        where = " filtered by ``sample_id``, ``tax_id``, ``analysis_type``" if by_sample else ""
+        self.__doc__ = f"``GET /api/v1/{call}``{where}" + (f": {note}." if note else ".")
 
     def _form(self, owner: type) -> tuple[inspect.Signature, Callable[..., Any]]:
-        call, sub, fixed, via = self.call, self.sub, self.fixed, self.via
+        call = self.call
         if callable(call):
             return inspect.signature(call), lambda hook, *a, **k: hook.run(call(*a, **k))
-        if sub:  # (id) of the resource given, else (resource, id): bound by the signature
-            ids = [id_arg_name(call)] if call else ["resource", "analysis_id"]
-            signature = inspect.Signature([inspect.Parameter(n, ARG, annotation="str") for n in ids])
-            return signature, lambda hook, *a: hook.run(get_sub(call or a[0], a[-1], sub))
-        signature = inspect.signature(functools.partial(getattr(owner, via), None, call, **fixed))
-        return signature, lambda hook, *a, **k: getattr(hook, via)(call, *a, **{**fixed, **k})
+        resource, *rest = call.split("/")
+        if rest[1:]:  # a sub-route of a record: (its id), or of any resource's record: (resource, id)
+            ids = ["resource", "analysis_id"] if resource.startswith("<") else [id_arg_name(resource)]
+            signature = inspect.Signature([inspect.Parameter(name, ARG, annotation="str") for name in ids])
+            return signature, lambda hook, *a: hook.run(get_sub(a[0] if a[1:] else resource, a[-1], rest[1]))
+        via = "get_record" if rest == ["{id}"] else "list_by_sample" if self.by_sample else "list_records"
+        fixed = {"variant": rest[0]} if via == "list_records" and rest else {}
+        signature = inspect.signature(functools.partial(getattr(owner, via), None, resource, **fixed))
+        return signature, lambda hook, *a, **k: getattr(hook, via)(resource, *a, **{**fixed, **k})
 
     def __set_name__(self, owner: type, name: str) -> None:
         signature, call = self._form(owner)
@@ -85,10 +72,9 @@ class Route(Generic[R]):
             return call(hook, *bound.args, **bound.kwargs)
 
         returns = get_args(getattr(self, "__orig_class__", None)) or [signature.return_annotation]
-        method.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[inspect.Parameter("self", ARG), *signature.parameters.values()],
-            return_annotation=returns[0],
-        )
+        params = [inspect.Parameter("self", ARG), *signature.parameters.values()]
+        shown = signature.replace(parameters=params, return_annotation=returns[0])
+        method.__signature__ = shown  # type: ignore[attr-defined]
         method.__name__, method.__qualname__ = name, f"{owner.__qualname__}.{name}"
         method.__doc__, method.__module__ = self.__doc__, owner.__module__
         self.method = method

@@ -19,10 +19,10 @@ from airflow_provider_onecodex.storage import prepare_folder, storage_path
 class OneCodexFilesHook(OneCodexBaseHook):
     """``/api/v1/documents``, ``/api/v1/events`` and the pre-signed downloads of any route."""
 
-    get_document = Route[Document]("documents")
-    get_event = Route[Event]("events", "``{payload, status}``")
-    list_documents = Route[list[Document]]("documents", listing=True)
-    list_events = Route[list[Event]]("events", "kept 30 days", listing=True)
+    get_document = Route[Document]("documents/{id}")
+    get_event = Route[Event]("events/{id}", "``{payload, status}``")
+    list_documents = Route[list[Document]]("documents")
+    list_events = Route[list[Event]]("events", "kept 30 days")
     get_document_download_uri = Route[DownloadUri](
         files.document_download_uri,
         "``POST /api/v1/documents/{id}/download_uri`` -> ``{download_uri, expires_in_hours}`` (never retried).",

@@ -14,14 +14,14 @@ from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
 class OneCodexSamplesHook(OneCodexBaseHook):
     """``/api/v1/samples``, ``/api/v1/metadata``, ``/api/v1/tags``."""
 
-    get_sample = Route[Sample]("samples")
-    get_metadata = Route[Metadata]("metadata")
-    get_tag = Route[Tag]("tags")
-    list_samples = Route[list[Sample]]("samples", "the key's own", listing=True)
-    list_public_samples = Route[list[Sample]]("samples", listing=True, variant="public")
-    list_organization_samples = Route[list[Sample]]("samples", listing=True, variant="organization")
-    list_metadata = Route[list[Metadata]]("metadata", listing=True)
-    list_tags = Route[list[Tag]]("tags", listing=True)
+    get_sample = Route[Sample]("samples/{id}")
+    get_metadata = Route[Metadata]("metadata/{id}")
+    get_tag = Route[Tag]("tags/{id}")
+    list_samples = Route[list[Sample]]("samples", "the key's own")
+    list_public_samples = Route[list[Sample]]("samples/public")
+    list_organization_samples = Route[list[Sample]]("samples/organization")
+    list_metadata = Route[list[Metadata]]("metadata")
+    list_tags = Route[list[Tag]]("tags")
     get_sample_metadata = Route[Metadata](metadata.get_sample_metadata)
 
     def tag_sample(self, sample_id: str, *, tags: list[str], remove: list[str] | None = None) -> Sample:
