@@ -1,18 +1,20 @@
-"""Analyses, their results (:mod:`~airflow_provider_onecodex.api.analyses`) and jobs. ``/results``
-of a failed or incomplete analysis raises ``OneCodexNotFoundError``."""
+"""Analyses, their results and actions, and the jobs that make them (:mod:`~.api.analyses`,
+:mod:`~.api.jobs`, :mod:`~.api.job_actions`). Job runs are sync only: a run's wait reuses the analysis
+trigger. ``/results`` of a failed or incomplete analysis raises ``OneCodexNotFoundError``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, cast
 
-from airflow_provider_onecodex.api import analyses
+from airflow_provider_onecodex.api import analyses, jobs
+from airflow_provider_onecodex.api import job_actions as actions
 from airflow_provider_onecodex.api import records as r
 from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
 
 
 class OneCodexAnalysesHook(OneCodexBaseHook):
-    """``/api/v1/analyses`` and its typed routes, their sub-routes, and ``/api/v1/jobs``."""
+    """``/api/v1/analyses``, its typed routes and their sub-routes; ``/api/v1/jobs`` and job runs."""
 
     get_analysis = Route[r.Analysis]("analyses/{id}", "any type")
     get_alignment = Route[r.Alignment]("alignments/{id}")
@@ -49,3 +51,20 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
             sample_id, listing.pop("where", None), tax_id=listing.pop("tax_id", None)
         )
         return cast(Iterator[r.Alignment], self.iter_records("alignments", where=where, **listing))
+
+    def run_job(self, job_id: str, sample_id: str, **run: Any) -> str:
+        """Start ``job_id`` on ``sample_id``; the new analysis id. ``run``: ``job_args`` (dict or JSON
+        text, default ``{}``), ``dependencies``, ``description`` (<= 250 chars),
+        ``populate_default_arguments`` (default True). Never resent blindly (see ``api.jobs``).
+
+        :raises TypeError, ValueError: bad arguments, before any request. :raises OneCodexAPIError:
+            4xx (never resent), or an unknown outcome that one resend did not resolve.
+        :raises DuplicateRunError: an unknown outcome left several candidate analyses.
+        """
+        request = jobs.JobRun.build(job_id, sample_id, **run)
+        return self.run(jobs.run_job(request, max_retry_after=self.config.retry.max_retry_after))
+
+    cancel_analysis = Route[dict[str, Any]](actions.cancel_analysis)
+    rerun_analysis = Route[dict[str, Any]](actions.rerun_analysis)
+    get_analysis_logs = Route[str](actions.get_analysis_logs)
+    get_job_by_name = Route[r.Job](actions.get_job_by_name)

@@ -19,7 +19,6 @@ from airflow_provider_onecodex.api.records import Sample
 from airflow_provider_onecodex.hooks.analyses import OneCodexAnalysesHook
 from airflow_provider_onecodex.hooks.base import OneCodexConnection
 from airflow_provider_onecodex.hooks.files import OneCodexFilesHook
-from airflow_provider_onecodex.hooks.jobs import OneCodexJobsHook
 from airflow_provider_onecodex.hooks.samples import OneCodexSamplesHook
 from airflow_provider_onecodex.hooks.uploads import OneCodexUploadsHook
 
@@ -27,9 +26,7 @@ if TYPE_CHECKING:
     from airflow_provider_onecodex.api.async_client import AsyncOneCodexClient
 
 
-class OneCodexHook(
-    OneCodexSamplesHook, OneCodexAnalysesHook, OneCodexFilesHook, OneCodexJobsHook, OneCodexUploadsHook
-):
+class OneCodexHook(OneCodexSamplesHook, OneCodexAnalysesHook, OneCodexFilesHook, OneCodexUploadsHook):
     """One Codex for operators and sensors; ``onecodex_conn_id`` default ``onecodex_default``, read
     on first use (no I/O in ``__init__``), one ``requests.Session`` per hook."""
 

@@ -1,5 +1,6 @@
-"""Sample uploads (sync only): decisions in :mod:`airflow_provider_onecodex.api.uploads` and
-:mod:`~.api.fastx`, byte moving (sources, S3 step) in :mod:`airflow_provider_onecodex.upload_transfer`."""
+"""Sample uploads (sync only): ``POST /api/v1/samples/preupload``, ``init_multipart_upload``, the S3
+step, the callback, ``cancel_upload``. Decisions: :mod:`airflow_provider_onecodex.api.uploads`; byte
+moving: :mod:`airflow_provider_onecodex.upload_transfer`."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from airflow_provider_onecodex.upload_transfer import source_path
 
 
 class OneCodexUploadsHook(OneCodexBaseHook):
-    """``POST /api/v1/samples/preupload``, ``init_multipart_upload``, the S3 step, the callback,
-    ``cancel_upload``."""
+    """Sample uploads: see the module."""
 
     cancel_upload = Route[dict[str, Any]](cancel_upload_op)
 
@@ -35,30 +35,29 @@ class OneCodexUploadsHook(OneCodexBaseHook):
     ) -> str:
         """Upload a FASTA/FASTQ file (or a paired FASTQ pair) into one One Codex sample; return its id.
 
-        Routes: ``GET /api/v1/metadata`` (``external_sample_id`` lookup), ``POST
-        /api/v1/samples/preupload``, ``POST /api/v1/samples/init_multipart_upload``, S3 multipart
-        (parts of 10-100 MiB, ``ServerSideEncryption: AES256``), ``POST <callback_url>``. Memory stays
-        about one part (10 MiB for files up to ~97 GiB) whatever the file size: sources are streamed.
+        Routes: ``GET /api/v1/metadata`` (``external_sample_id`` lookup), ``POST /api/v1/samples/preupload``,
+        ``POST /api/v1/samples/init_multipart_upload``, S3 multipart (parts of 10-100 MiB, SSE ``AES256``),
+        ``POST <callback_url>``. Sources are streamed: memory stays about one part (10 MiB up to ~97 GiB).
 
-        :param source: the file, or one file of a pair: an ``ObjectStoragePath``, a URL
-            (``file://``, ``s3://``, ``gs://``...) or a local path.
-        :param paired_source: the other file of a paired-end pair (both FASTQ; R1/R2 are told
-            apart by ``_R1``/``_1`` and ``_R2``/``_2`` in their names).
-        :param metadata: metadata fields for the new sample (as a metadata PATCH; flat ``custom``).
+        :param source: the file, or one of a pair: an ``ObjectStoragePath``, a URL (``file://``, ``s3://``,
+            ``gs://``...) or a local path.
+        :param paired_source: the other file of a paired-end pair (both FASTQ; R1/R2 are told apart by
+            ``_R1``/``_1`` and ``_R2``/``_2`` in their names).
+        :param metadata: metadata fields of the new sample (as a metadata PATCH; flat ``custom``).
         :param tags: tag names (created when new).
         :param project_id: project of the new sample.
-        :param external_sample_id: idempotency key (at most 60 characters, stored as metadata): an
-            existing sample with it is reused (resumed if its upload never finished, returned as is
-            if it did), so a re-run of the whole DAG creates no second sample.
+        :param external_sample_id: idempotency key (at most 60 characters, stored as metadata): a sample
+            with it is reused (resumed if its upload never finished, else returned as is), so a re-run of
+            the whole DAG creates no second sample.
         :param sample_id: upload into this existing sample (pre-uploaded, or created by an earlier
             attempt); its metadata, tags and project are not sent again.
-        :param on_sample_id: called with the sample id once it exists, before any byte moves
-            (persist it so a retry resumes into the same sample).
-        :param cancel_on_failure: ``POST /api/v1/samples/cancel_upload`` when the upload fails (do it
-            only on the last attempt: a cancelled sample cannot be resumed).
-        :raises TypeError, ValueError: bad arguments or files, before any request.
-        :raises ImportError: boto3 is missing (the ``upload`` extra), before any request.
-        :raises OneCodexAPIError: a One Codex call failed; boto3 errors for the S3 step.
+        :param on_sample_id: called with the sample id once it exists, before any byte moves (persist it
+            so a retry resumes into the same sample).
+        :param cancel_on_failure: ``POST /api/v1/samples/cancel_upload`` when the upload fails (only on
+            the last attempt: a cancelled sample cannot be resumed).
+        :raises TypeError, ValueError: bad arguments or files; ``ImportError``: no boto3 (the ``upload``
+            extra); both before any request. :raises OneCodexAPIError: a One Codex call failed.
+        :raises S3TransferError: the S3 step failed.
         """
         upload = transfer.SampleUpload(source, paired_source)  # the files are checked before any request
         request = build_request(
@@ -68,12 +67,9 @@ class OneCodexUploadsHook(OneCodexBaseHook):
             project_id=project_id,
             external_sample_id=external_sample_id,
         )
+        op = upload_sample_op(request, sample_id)
         return upload.run(
-            upload_sample_op(request, sample_id),
-            self._perform,
-            self.config,
-            on_sample_id=on_sample_id,
-            cancel_on_failure=cancel_on_failure,
+            op, self._perform, self.config, on_sample_id=on_sample_id, cancel_on_failure=cancel_on_failure
         )
 
 
