@@ -1,11 +1,14 @@
-"""The ``onecodex`` connection (fields: README "The connection"), :meth:`OneCodexBaseHook.run`, which
-every hook method calls, and :class:`Route`. The key (only read from the connection), its Basic-auth
-token and every pre-signed link an answer carries are masked in logs."""
+"""The ``onecodex`` connection (fields: README "The connection") as the sync hooks read it
+(:class:`OneCodexBaseHook`, its :meth:`~OneCodexBaseHook.run` and :class:`Route`) and as the triggers do
+(:class:`OneCodexAsyncHook`). The key (only read from the connection), its Basic-auth token and every
+pre-signed link a sync answer carries are masked in logs."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import json
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args
@@ -20,10 +23,11 @@ from airflow_provider_onecodex.api.downloads import url_secrets
 from airflow_provider_onecodex.api.http import config_of
 from airflow_provider_onecodex.api.ops import Effect, FetchUrl, Op, T
 from airflow_provider_onecodex.api.paging import DEFAULT_MAX_RECORDS
-from airflow_provider_onecodex.api.records import Account, signed_urls
+from airflow_provider_onecodex.api.records import Account, Sample, signed_urls
 from airflow_provider_onecodex.api.resources import id_arg_name
 
 if TYPE_CHECKING:
+    from airflow_provider_onecodex.api.async_client import AsyncOneCodexClient
     from airflow_provider_onecodex.api.client import OneCodexClient
 
 
@@ -34,7 +38,8 @@ ARG = inspect.Parameter.POSITIONAL_OR_KEYWORD
 class Route(Generic[R]):
     """A hook method that is one plain call, declared in a line: a real method (``help()``,
     ``inspect.signature``) returning ``R``. ``Route[R](op)``: ``hook.run(op(...))``, with the arguments
-    and (unless ``note``) the docstring of ``op``, an operation of :mod:`airflow_provider_onecodex.api`.
+    (``keywords=True``: keyword-only after the first) and, unless ``note``, the docstring of ``op``, an
+    operation of :mod:`airflow_provider_onecodex.api`.
     ``Route[R](path, note)``: ``GET /api/v1/<path>``, documented so. ``"tags/{id}"``: ``hook.x(record_id)``
     (:meth:`~OneCodexBaseHook.get_record`); ``"alignments/{id}/results"``: ``hook.x(alignment_id)``,
     ``"<resource>/{id}/results"``: ``hook.x(resource, analysis_id)``; ``"samples"``, ``"samples/public"``:
@@ -42,8 +47,15 @@ class Route(Generic[R]):
     ``hook.x(sample_id=None, **listing)`` (:meth:`~OneCodexBaseHook.list_by_sample`).
     """
 
-    def __init__(self, call: str | Callable[..., Any], note: str = "", *, by_sample: bool = False) -> None:
-        self.call, self.by_sample = call, by_sample
+    def __init__(
+        self,
+        call: str | Callable[..., Any],
+        note: str = "",
+        *,
+        by_sample: bool = False,
+        keywords: bool = False,
+    ) -> None:
+        self.call, self.by_sample, self.keywords = call, by_sample, keywords
         if callable(call):
             self.__doc__ = note or call.__doc__
             return
@@ -53,7 +65,10 @@ class Route(Generic[R]):
     def _form(self, owner: type) -> tuple[inspect.Signature, Callable[..., Any]]:
         call = self.call
         if callable(call):
-            return inspect.signature(call), lambda hook, *a, **k: hook.run(call(*a, **k))
+            params = list(inspect.signature(call).parameters.values())
+            if self.keywords:  # the hooks' rule: keyword-only after the first argument
+                params[1:] = [p.replace(kind=p.KEYWORD_ONLY) if p.kind is ARG else p for p in params[1:]]
+            return inspect.Signature(params), lambda hook, *a, **k: hook.run(call(*a, **k))
         resource, *rest = call.split("/")
         if rest[1:]:  # a sub-route of a record: (its id), or of any resource's record: (resource, id)
             ids = ["resource", "analysis_id"] if resource.startswith("<") else [id_arg_name(resource)]
@@ -169,3 +184,63 @@ class OneCodexBaseHook(OneCodexConnection):
         from airflow_provider_onecodex.api.client import check_connection
 
         return check_connection(lambda: self.config)
+
+
+class OneCodexAsyncHook(OneCodexConnection):
+    """What the triggers call, nothing more: the same operations and errors as :class:`OneCodexHook`;
+    the connection is read with ``await BaseHook.aget_connection(...)`` (nothing blocks the loop)."""
+
+    hook_name = "One Codex (async)"
+
+    def __init__(self, onecodex_conn_id: str = OneCodexConnection.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(onecodex_conn_id, **kwargs)
+        self._client: AsyncOneCodexClient | None = None
+        self._client_lock = asyncio.Lock()
+
+    async def aget_config(self) -> ClientConfig:
+        """Client settings from the connection, read without blocking; masks the key."""
+        from airflow.sdk.log import amask_secret
+
+        conn = await BaseHook.aget_connection(self.onecodex_conn_id)
+        aextra = getattr(conn, "aextra_dejson", None)
+        # Airflow < 3.3.2 has no aextra_dejson: parse extra ourselves (its values are not secrets)
+        extra = await aextra() if aextra is not None else (json.loads(conn.extra) if conn.extra else {})
+        config, secrets = config_of(conn, extra)
+        for secret in secrets:
+            await amask_secret(secret)
+        return config
+
+    async def aget_client(self) -> AsyncOneCodexClient:
+        """The one async client of this hook, created on first use."""
+        async with self._client_lock:  # concurrent first calls must not each build a client
+            if self._client is None:
+                from airflow_provider_onecodex.api.async_client import AsyncOneCodexClient
+
+                self._client = AsyncOneCodexClient(await self.aget_config())
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def run(self, op: Op[T]) -> T:
+        """Run an operation of :mod:`airflow_provider_onecodex.api` with this connection."""
+        return await (await self.aget_client()).run(op)
+
+    async def get_record(self, resource: str, record_id: str) -> dict[str, Any]:
+        """``GET /api/v1/<resource>/<id>`` (the analysis trigger's fallback for unlisted ids)."""
+        return await self.run(ops.get_record(resource, record_id))
+
+    async def get_sample(self, sample_id: str) -> Sample:
+        """``GET /api/v1/samples/{id}`` (the sample trigger's poll)."""
+        return cast(Sample, await self.get_record("samples", sample_id))
+
+    async def list_records(self, resource: str, **listing: Any) -> list[dict[str, Any]]:
+        """A listing as :meth:`OneCodexHook.list_records`, but every record by default (``max_records``
+        ``None``): the poller's wait on whole samples must see them all."""
+        return await self.run(ops.list_records(resource, **listing))
+
+    async def list_by_ids(self, resource: str, ids: list[str]) -> list[dict[str, Any]]:
+        """:meth:`OneCodexHook.list_by_ids` (the poller's batched poll)."""
+        return await self.run(list_by_ids(resource, ids))
