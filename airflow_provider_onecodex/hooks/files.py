@@ -1,8 +1,7 @@
-"""Documents, webhook events, and downloads: files chosen and named by
-:mod:`airflow_provider_onecodex.api.files`, streamed (no One Codex auth, sizes checked, SHA-256)
-into ``<destination>/<filename>``; ``destination``: a URL (``file://``, ``s3://``...), a local path or
-an ``ObjectStoragePath``. Each returns ``{filename, uri, size (bytes), sha256}``, never the link.
-"""
+"""Documents, webhook events, and downloads: files chosen and named by :mod:`~.api.files`, streamed
+(no One Codex auth, sizes checked, SHA-256) into ``<destination>/<filename>``; ``destination``: a URL
+(``file://``, ``s3://``...), a local path or an ``ObjectStoragePath``. Each download returns
+``{filename, uri, size (bytes), sha256}``, never the link."""
 
 from __future__ import annotations
 
