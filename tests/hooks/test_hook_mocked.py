@@ -379,3 +379,35 @@ def test_server_file_names_cannot_escape_the_destination(hook, use_mock, tmp_pat
         hook.download_analysis_files(ID, destination=tmp_path)
     assert not is_transient(info.value)  # the same answer comes again: never retried
     assert use_mock.call_count == 1  # nothing downloaded
+
+
+def test_declared_methods_read_as_methods_with_their_route_and_arguments():
+    """Route declarations are real methods: help() shows the route, the signature the arguments."""
+    import inspect
+    import pydoc
+
+    text = pydoc.render_doc(OneCodexHook, renderer=pydoc.plaintext)
+    assert "get_alignment_results(self, alignment_id: 'str')" in text
+    assert "``GET /api/v1/alignments/{id}/results``: coverage" in text
+    assert "list_public_samples(self, **listing: 'Any')" in text
+    assert "``GET /api/v1/samples/public``." in text
+    tag = inspect.signature(OneCodexHook.tag_sample).parameters
+    assert [(n, p.kind.name) for n, p in tag.items()] == [
+        ("self", "POSITIONAL_OR_KEYWORD"),
+        ("sample_id", "POSITIONAL_OR_KEYWORD"),
+        ("tags", "KEYWORD_ONLY"),
+        ("remove", "KEYWORD_ONLY"),
+    ]
+    assert OneCodexHook.get_job_by_name.__doc__.startswith("The one job named exactly ``name``")
+
+
+def test_declared_methods_take_their_arguments_by_name(hook, use_mock):
+    path = f"/api/v1/alignments/{ID}/results"
+    use_mock.get(BASE + path, json={"value": 1}, headers=JSON)
+    assert hook.get_alignment_results(alignment_id=ID) == {"value": 1}
+    assert hook.get_results(resource="alignments", analysis_id=ID) == {"value": 1}
+    with pytest.raises(TypeError, match="alignment_id"):
+        hook.get_alignment_results()
+    with pytest.raises(TypeError, match="positional"):
+        hook.tag_sample(SAMPLE, ["qc-pass"])  # tags is keyword-only
+    assert use_mock.call_count == 2
