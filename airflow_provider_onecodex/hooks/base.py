@@ -33,12 +33,13 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 ARG = inspect.Parameter.POSITIONAL_OR_KEYWORD
+Call = str | Callable[..., Any]  # what a Route calls: a route path, or an operation of the api
 
 
 class Route(Generic[R]):
     """A hook method that is one plain call, declared in a line: a real method (``help()``,
     ``inspect.signature``) returning ``R``. ``Route[R](op)``: ``hook.run(op(...))``, with the arguments
-    (``keywords=True``: keyword-only after the first) and, unless ``note``, the docstring of ``op``, an
+    (``kw_only=True``: keyword-only after the first) and, unless ``note``, the docstring of ``op``, an
     operation of :mod:`airflow_provider_onecodex.api`.
     ``Route[R](path, note)``: ``GET /api/v1/<path>``, documented so. ``"tags/{id}"``: ``hook.x(record_id)``
     (:meth:`~OneCodexBaseHook.get_record`); ``"alignments/{id}/results"``: ``hook.x(alignment_id)``,
@@ -47,15 +48,8 @@ class Route(Generic[R]):
     ``hook.x(sample_id=None, **listing)`` (:meth:`~OneCodexBaseHook.list_by_sample`).
     """
 
-    def __init__(
-        self,
-        call: str | Callable[..., Any],
-        note: str = "",
-        *,
-        by_sample: bool = False,
-        keywords: bool = False,
-    ) -> None:
-        self.call, self.by_sample, self.keywords = call, by_sample, keywords
+    def __init__(self, call: Call, note: str = "", *, by_sample: bool = False, kw_only: bool = False) -> None:
+        self.call, self.by_sample, self.kw_only = call, by_sample, kw_only
         if callable(call):
             self.__doc__ = note or call.__doc__
             return
@@ -66,7 +60,7 @@ class Route(Generic[R]):
         call = self.call
         if callable(call):
             params = list(inspect.signature(call).parameters.values())
-            if self.keywords:  # the hooks' rule: keyword-only after the first argument
+            if self.kw_only:  # the hooks' rule: keyword-only after the first argument
                 params[1:] = [p.replace(kind=p.KEYWORD_ONLY) if p.kind is ARG else p for p in params[1:]]
             return inspect.Signature(params), lambda hook, *a, **k: hook.run(call(*a, **k))
         resource, *rest = call.split("/")
