@@ -28,9 +28,7 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
     list_panels = Route[list[r.Panel]]("panels", by_sample=True)
     get_results = Route[dict[str, Any]]("<resource>/{id}/results", "the JSON results (shape per type)")
     get_analysis_results = Route[dict[str, Any]]("analyses/{id}/results", "a workflow's ``results.json``")
-    get_alignment_results = Route[r.AlignmentResults](
-        "alignments/{id}/results", "coverage, bins (can be large)"
-    )
+    get_alignment_results = Route[r.AlignmentResults]("alignments/{id}/results", "coverage and bins (big)")
     get_panel_results = Route[r.PanelResults]("panels/{id}/results", "``{panel_name, panel_results}``")
     get_file_details = Route[r.FileDetails](
         "<resource>/{id}/file_details", "``{files: [{filename, size, url}]}``"
@@ -41,8 +39,7 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
     get_classification_results = Route[r.ClassificationResults](analyses.classification_results)
     get_classification_readlevel = Route[r.ReadLevel](analyses.readlevel)
     fetch_results = Route[dict[str, Any]](
-        analyses.fetch_results,
-        "Any analysis's results by the best route; ``record``: when the caller has it (one GET less).",
+        analyses.fetch_results, ":param record: the record, when the caller has it (one GET less)."
     )
 
     def iter_alignments(self, sample_id: str | None = None, **listing: Any) -> Iterator[r.Alignment]:

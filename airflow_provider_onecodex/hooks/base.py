@@ -39,7 +39,7 @@ Call = str | Callable[..., Any]  # what a Route calls: a route path, or an opera
 class Route(Generic[R]):
     """A hook method that is one plain call, declared in a line: a real method (``help()``,
     ``inspect.signature``) returning ``R``. ``Route[R](op)``: ``hook.run(op(...))``, with the arguments
-    (``kw_only=True``: keyword-only after the first) and, unless ``note``, the docstring of ``op``, an
+    (``kw_only=True``: keyword-only after the first) and the docstring (then ``note``) of ``op``, an
     operation of :mod:`airflow_provider_onecodex.api`.
     ``Route[R](path, note)``: ``GET /api/v1/<path>``, documented so. ``"tags/{id}"``: ``hook.x(record_id)``
     (:meth:`~OneCodexBaseHook.get_record`); ``"alignments/{id}/results"``: ``hook.x(alignment_id)``,
@@ -51,7 +51,7 @@ class Route(Generic[R]):
     def __init__(self, call: Call, note: str = "", *, by_sample: bool = False, kw_only: bool = False) -> None:
         self.call, self.by_sample, self.kw_only = call, by_sample, kw_only
         if callable(call):
-            self.__doc__ = note or call.__doc__
+            self.__doc__ = f"{(call.__doc__ or '').rstrip()}\n\n    {note}" if note else call.__doc__
             return
         where = " filtered by ``sample_id``, ``tax_id``, ``analysis_type``" if by_sample else ""
         self.__doc__ = f"``GET /api/v1/{call}``{where}" + (f": {note}." if note else ".")
