@@ -109,7 +109,8 @@ class OneCodexConnection(BaseHook):
 
 class OneCodexBaseHook(OneCodexConnection):
     """The sync hook's core: the connection read on first use, one ``requests`` session, :meth:`run`,
-    and the calls of any resource. Concept hooks subclass it and add ``return self.run(op)`` methods."""
+    and the calls of any resource. Concept hooks subclass it: :class:`Route` declarations, or methods
+    that sequence I/O (``return self.run(op)``)."""
 
     @cached_property
     def config(self) -> ClientConfig:
