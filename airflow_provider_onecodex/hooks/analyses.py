@@ -41,6 +41,10 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
     fetch_results = Route[dict[str, Any]](
         analyses.fetch_results, ":param record: the record, when the caller has it (one GET less)."
     )
+    cancel_analysis = Route[dict[str, Any]](actions.cancel_analysis)
+    rerun_analysis = Route[dict[str, Any]](actions.rerun_analysis)
+    get_analysis_logs = Route[str](actions.get_analysis_logs)
+    get_job_by_name = Route[r.Job](actions.get_job_by_name)
 
     def iter_alignments(self, sample_id: str | None = None, **listing: Any) -> Iterator[r.Alignment]:
         """Lazily ``GET /api/v1/alignments``, optionally of one sample and reference ``tax_id=``."""
@@ -60,8 +64,3 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
         """
         request = jobs.JobRun.build(job_id, sample_id, **run)
         return self.run(jobs.run_job(request, max_retry_after=self.config.retry.max_retry_after))
-
-    cancel_analysis = Route[dict[str, Any]](actions.cancel_analysis)
-    rerun_analysis = Route[dict[str, Any]](actions.rerun_analysis)
-    get_analysis_logs = Route[str](actions.get_analysis_logs)
-    get_job_by_name = Route[r.Job](actions.get_job_by_name)
