@@ -45,9 +45,7 @@ def test_an_empty_password_names_the_connection(onecodex_simulator, onecodex_con
     assert onecodex_simulator.state.count() == 0
 
 
-def test_a_listing_404_says_the_host_is_probably_not_one_codex(
-    onecodex_simulator, onecodex_connection
-) -> None:
+def test_a_listing_404_says_the_host_is_probably_not_one_codex(onecodex_simulator, onecodex_connection) -> None:
     # The simulator under another path prefix: an HTTP service that has no One Codex routes.
     onecodex_connection(conn_id="oc_other", host=onecodex_simulator.base_url + "/elsewhere")
     target = onecodex_simulator.base_url.removeprefix("http://")
