@@ -2,7 +2,7 @@
 multipart step of an upload (boto3, the ``airflow-provider-onecodex[upload]`` extra, as One Codex's
 own client does), and :class:`SampleUpload`, the executor of an upload operation's own effects. No
 decision here: those are in :mod:`airflow_provider_onecodex.api.uploads`; the One Codex calls go to
-the executor of :class:`~airflow_provider_onecodex.hooks.uploads.OneCodexUploadsHook`.
+the executor of :meth:`~airflow_provider_onecodex.hooks.samples.OneCodexSamplesHook.upload_sample`.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def _items(values: Any) -> list[Any]:
 def find_run_files(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One ``OneCodexUploadSampleOperator`` kwargs dict per sample of ``params.run_folder``."""
     from airflow_provider_onecodex.api.fastx import pair_run_files, sample_key
-    from airflow_provider_onecodex.hooks.uploads import source_path
+    from airflow_provider_onecodex.upload_transfer import source_path
 
     params = params or {}
     if not params.get("run_folder"):

@@ -7,10 +7,9 @@ from airflow_provider_onecodex.hooks.analyses import OneCodexAnalysesHook
 from airflow_provider_onecodex.hooks.base import OneCodexAsyncHook
 from airflow_provider_onecodex.hooks.files import OneCodexFilesHook
 from airflow_provider_onecodex.hooks.samples import OneCodexSamplesHook
-from airflow_provider_onecodex.hooks.uploads import OneCodexUploadsHook
 
 
-class OneCodexHook(OneCodexSamplesHook, OneCodexAnalysesHook, OneCodexFilesHook, OneCodexUploadsHook):
+class OneCodexHook(OneCodexSamplesHook, OneCodexAnalysesHook, OneCodexFilesHook):
     """One Codex for operators and sensors; ``onecodex_conn_id`` default ``onecodex_default``, read
     on first use (no I/O in ``__init__``), one ``requests.Session`` per hook."""
 

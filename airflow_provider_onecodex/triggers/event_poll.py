@@ -32,14 +32,14 @@ async def poll(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """List ``resource`` once per ``poll_interval`` seconds from the oldest mark of the
     subscribers of ``key``; yield ``{"floor", "records", "truncated"}`` (records slim)."""
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
+    from airflow_provider_onecodex.triggers.connection import ConnectionClient
 
     refused_at = REFUSED.get(conn_id)
     if refused_at is not None and (wait := refused_at + AUTH_COOLDOWN - time.monotonic()) > 0:
         log.error("One Codex connection %r was refused %.0f s ago; waiting %.0f s before trying again",
                   conn_id, AUTH_COOLDOWN - wait, wait)  # fmt: skip
         await asyncio.sleep(wait)
-    hook = OneCodexAsyncHook(conn_id)
+    connection = ConnectionClient(conn_id)  # read before every poll: a rotated key is used at once
     failures, host = 0, "its host"
     try:
         while True:
@@ -51,9 +51,10 @@ async def poll(
                     continue
                 floor = min(marks, key=watching.as_time)
             try:
-                host = (await hook.aget_client()).config.base_url
+                client = await connection.current()
+                host = client.config.base_url
                 op = event_watch.poll_events() if floor is None else watching.poll_records(resource, floor)
-                records, truncated = await hook.run(op)
+                records, truncated = await client.run(op)
             except OneCodexAPIError as exc:
                 if not (is_transient(exc) or exc.throttled):
                     stop(conn_id, resource, host, exc)
@@ -70,7 +71,7 @@ async def poll(
             yield {"floor": floor, "records": records, "truncated": truncated}
             await asyncio.sleep(poll_interval)
     finally:
-        await hook.aclose()
+        await connection.aclose()
 
 
 def stop(conn_id: str, resource: str, host: str, exc: Exception) -> NoReturn:

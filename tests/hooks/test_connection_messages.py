@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.config import OneCodexConfigError
 from airflow_provider_onecodex.api.errors import OneCodexNotFoundError
-from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
+from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 
 ALIGNMENT = "0123456789abcdef"
 
@@ -45,7 +47,9 @@ def test_an_empty_password_names_the_connection(onecodex_simulator, onecodex_con
     assert onecodex_simulator.state.count() == 0
 
 
-def test_a_listing_404_says_the_host_is_probably_not_one_codex(onecodex_simulator, onecodex_connection) -> None:
+def test_a_listing_404_says_the_host_is_probably_not_one_codex(
+    onecodex_simulator, onecodex_connection
+) -> None:
     # The simulator under another path prefix: an HTTP service that has no One Codex routes.
     onecodex_connection(conn_id="oc_other", host=onecodex_simulator.base_url + "/elsewhere")
     target = onecodex_simulator.base_url.removeprefix("http://")
@@ -63,10 +67,10 @@ async def test_the_async_hook_says_the_same(onecodex_simulator, onecodex_connect
     onecodex_connection(conn_id="oc_other", host=onecodex_simulator.base_url + "/elsewhere")
     with pytest.raises(OneCodexNotFoundError) as sync_error:
         OneCodexHook("oc_other").list_records("alignments")
-    hook = OneCodexAsyncHook("oc_other")
+    hook = ConnectionClient("oc_other")
     try:
         with pytest.raises(OneCodexNotFoundError) as async_error:
-            await hook.list_by_ids("alignments", [ALIGNMENT])
+            await (await hook.current()).run(list_by_ids("alignments", [ALIGNMENT]))
     finally:
         await hook.aclose()
     assert str(async_error.value).split(": it answered")[0] == str(sync_error.value).split(": it answered")[0]

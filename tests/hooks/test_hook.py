@@ -12,10 +12,12 @@ from unittest import mock
 
 import pytest
 
-from airflow_provider_onecodex.api.batch import ID_BATCH
+from airflow_provider_onecodex.api import ops
+from airflow_provider_onecodex.api.batch import ID_BATCH, list_by_ids
 from airflow_provider_onecodex.api.ops import ApiCall, call
 from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
 from airflow_provider_onecodex.testing.app import UNAUTHORIZED_MESSAGE
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 PUBLIC_SAMPLE = "c3d4e5f60718293a"
@@ -234,20 +236,20 @@ async def test_async_hook_reads_the_connection_without_blocking(sim, set_conn, n
 
 
 async def test_async_get_list_and_list_by_ids(sim, connect, no_sync_lookup) -> None:
-    hook = OneCodexAsyncHook()
+    hook = ConnectionClient("onecodex_default")
     try:
-        record = await hook.get_record("alignments", DONE_ALIGNMENT)
+        record = await (await hook.current()).run(ops.get_record("alignments", DONE_ALIGNMENT))
         assert record == sim.state.get_json("alignments", DONE_ALIGNMENT)
         where = {"sample": {"$ref": f"/api/v1/samples/{PUBLIC_SAMPLE}"}}
-        assert await hook.list_records("alignments", where=where) == [record]
-        sample = await hook.get_sample(PUBLIC_SAMPLE)
+        assert await (await hook.current()).run(ops.list_records("alignments", where=where)) == [record]
+        sample = await (await hook.current()).run(ops.get_record("samples", PUBLIC_SAMPLE))
         assert sample == sim.state.get_json("samples", PUBLIC_SAMPLE)
         ids = [sim.state.add_alignment(DEMO_SAMPLE, tax_id="562") for _ in range(120)]
         sim.state.reset_counters()
-        got = await hook.list_by_ids("alignments", [*ids, "0c0c0c0c0c0c0c0c"])
+        got = await (await hook.current()).run(list_by_ids("alignments", [*ids, "0c0c0c0c0c0c0c0c"]))
         assert sorted(r["$uri"].rsplit("/", 1)[1] for r in got) == sorted(ids)
         assert sim.state.count("/api/v1/alignments") == -(-121 // ID_BATCH)  # one request per batch
-        account = await hook.run(call(ApiCall("GET", "/api/v1/account")))
+        account = await (await hook.current()).run(call(ApiCall("GET", "/api/v1/account")))
         assert account["email"] == "alice.nguyen@example.org"
     finally:
         await hook.aclose()
@@ -260,19 +262,19 @@ async def test_async_hook_errors_match_the_sync_hook(sim, connect) -> None:
     with pytest.raises(OneCodexNotFoundError) as sync_error:
         OneCodexHook().get_alignment(missing)
     with mock.patch("airflow.sdk.BaseHook.get_connection", side_effect=AssertionError("sync lookup")):
-        hook = OneCodexAsyncHook()
+        hook = ConnectionClient("onecodex_default")
         try:
             with pytest.raises(OneCodexNotFoundError) as async_error:
-                await hook.get_record("alignments", missing)
+                await (await hook.current()).run(ops.get_record("alignments", missing))
         finally:
             await hook.aclose()
     assert str(async_error.value) == str(sync_error.value)
 
     connect(password="a" * 32)
-    hook = OneCodexAsyncHook()
+    hook = ConnectionClient("onecodex_default")
     try:
         with pytest.raises(OneCodexAuthError) as auth_error:
-            await hook.get_sample(PUBLIC_SAMPLE)
+            await (await hook.current()).run(ops.get_record("samples", PUBLIC_SAMPLE))
     finally:
         await hook.aclose()
     assert auth_error.value.status == 401 and "a" * 32 not in str(auth_error.value)
@@ -285,29 +287,6 @@ async def test_async_hook_with_a_missing_connection_fails_on_use(monkeypatch) ->
     hook = OneCodexAsyncHook("no_such_conn")
     with pytest.raises(AirflowNotFoundException, match="no_such_conn"):
         await hook.aget_config()
-
-
-async def test_concurrent_first_calls_share_one_async_client(sim, connect, monkeypatch) -> None:
-    import asyncio
-
-    from airflow_provider_onecodex.api import async_client
-
-    built: list[object] = []
-    real = async_client.AsyncOneCodexClient
-
-    class Counting(real):  # type: ignore[misc,valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            built.append(self)
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(async_client, "AsyncOneCodexClient", Counting)
-    hook = OneCodexAsyncHook()
-    clients = await asyncio.gather(*(hook.aget_client() for _ in range(50)))
-    assert len(built) == 1  # one client (one connection pool), not one per concurrent caller
-    assert {id(c) for c in clients} == {id(built[0])}
-    records = await asyncio.gather(*(hook.get_record("alignments", "a1a1000000001280") for _ in range(5)))
-    assert {r["$uri"] for r in records} == {"/api/v1/alignments/a1a1000000001280"}
-    await hook.aclose()
 
 
 @pytest.mark.parametrize("filename", ["../escape.tsv.gz", "a/b.tsv", ".", ""])

@@ -16,6 +16,7 @@ from airflow_provider_onecodex.api.errors import OneCodexResponseError, OneCodex
 from airflow_provider_onecodex.api.ops import Listing
 from airflow_provider_onecodex.api.paging import next_page, pager_of
 from airflow_provider_onecodex.testing.faults import Fault
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from bench.scenarios import make_bulk_scenario
 from tests._reliability import ALIGNMENTS, connect  # noqa: F401  (connect: a fixture)
 
@@ -51,13 +52,12 @@ def sync_hook(connect, sim, **extra):
 
 
 def run_async(connect, sim, body, **extra):
-    """``await body(hook)`` with an async hook on ``sim``; returns its result."""
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
+    """``await body(client)``: the triggers' async client (connection read now) on ``sim``; its result."""
 
     async def main():
-        hook = OneCodexAsyncHook(connect(sim, **extra))
+        hook = ConnectionClient(connect(sim, **extra))
         try:
-            return await body(hook)
+            return await body(await hook.current())
         finally:
             await hook.aclose()
 

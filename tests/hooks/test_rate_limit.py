@@ -10,8 +10,10 @@ import time
 
 import pytest
 
+from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.errors import OneCodexRateLimitError
 from airflow_provider_onecodex.testing.faults import Fault
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from tests._modes import MODES
 from tests._reliability import ALIGNMENTS, GOOD_ID, RequestClock, alignment_sensor, connect  # noqa: F401  (connect: a fixture)
 
@@ -80,14 +82,13 @@ def test_hook_honours_retry_after_as_an_http_date(done_sim, connect, sleeps):
 
 
 def test_async_hook_waits_out_two_retry_after_3_then_succeeds(done_sim, connect, sleeps):
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
 
     done_sim.state.faults.script(ALIGNMENTS, [Fault.http_error(429, retry_after=3)] * 2)
-    hook = OneCodexAsyncHook(connect(done_sim))
+    hook = ConnectionClient(connect(done_sim))
 
     async def fetch():
         try:
-            return await hook.get_record("alignments", GOOD_ID)
+            return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
         finally:
             await hook.aclose()
 

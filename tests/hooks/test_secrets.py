@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.config import OneCodexConfigError
 from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthError
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from tests._modes import first_event
 from tests._reliability import ALIGNMENTS, GOOD_ID, LATER, SAMPLE_ID, RequestClock, connect  # noqa: F401  (connect: a fixture)
 
@@ -111,7 +113,7 @@ def run_async(coro_fn: Any) -> Any:
 def test_no_secret_in_logs_errors_xcom_templates_trigger_kwargs_or_events(
     timed_sim, onecodex_simulator_factory, connect, inert_masker, debug_logs, capsys
 ):
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
+    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
     from airflow_provider_onecodex.operators.onecodex import OneCodexListAlignmentsOperator
 
     clock = ManualClock()
@@ -152,10 +154,10 @@ def test_no_secret_in_logs_errors_xcom_templates_trigger_kwargs_or_events(
     seen.add("list operator XCom", op.execute({"params": params}))
 
     async def async_listing():
-        hook = OneCodexAsyncHook(good)
+        hook = ConnectionClient(good)
         try:
-            return await hook.list_records(
-                "alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}}
+            return await (await hook.current()).run(
+                ops.list_records("alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}})
             )
         finally:
             await hook.aclose()
@@ -163,9 +165,9 @@ def test_no_secret_in_logs_errors_xcom_templates_trigger_kwargs_or_events(
     seen.add("async listing", run_async(async_listing))
 
     async def async_401():
-        hook = OneCodexAsyncHook(bad)
+        hook = ConnectionClient(bad)
         try:
-            return await hook.get_record("alignments", GOOD_ID)
+            return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
         finally:
             await hook.aclose()
 
@@ -277,7 +279,7 @@ def other_key_everywhere(monkeypatch, tmp_path):
 def test_the_key_is_never_taken_from_onecodex_file_or_environment(
     onecodex_simulator_factory, connect, other_key_everywhere
 ):
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
+    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
     sim = onecodex_simulator_factory(api_key=OTHER_KEY)  # would accept the file/env key
     keyless = connect(sim, "onecodex_keyless", password=None)
@@ -287,7 +289,7 @@ def test_the_key_is_never_taken_from_onecodex_file_or_environment(
     with pytest.raises(OneCodexConfigError, match="API key"):
         OneCodexHook(keyless).get_alignment(GOOD_ID)
     with pytest.raises(OneCodexConfigError, match="API key"):
-        asyncio.run(OneCodexAsyncHook(keyless).get_record("alignments", GOOD_ID))
+        asyncio.run(ConnectionClient(keyless).current())
     ok, message = OneCodexHook(keyless).test_connection()
     assert not ok and "API key" in message
     # the sensor fails the task for good (no retries): a missing key does not fix itself
@@ -300,9 +302,9 @@ def test_the_key_is_never_taken_from_onecodex_file_or_environment(
         OneCodexHook(wrong).get_alignment(GOOD_ID)
 
     async def async_wrong():
-        hook = OneCodexAsyncHook(wrong)
+        hook = ConnectionClient(wrong)
         try:
-            return await hook.get_record("alignments", GOOD_ID)
+            return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
         finally:
             await hook.aclose()
 

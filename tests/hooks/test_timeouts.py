@@ -8,8 +8,10 @@ import time
 
 import pytest
 
+from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.errors import OneCodexConnectionError
 from airflow_provider_onecodex.testing.faults import Fault
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from tests._reliability import ALIGNMENTS, GOOD_ID, SAMPLE_ID, RequestClock, alignment_sensor, connect  # noqa: F401  (connect: a fixture)
 
 READ_TIMEOUT = 0.5
@@ -71,16 +73,20 @@ def test_a_hanging_second_page_fails_the_listing(done_sim, connect):
 
 
 def test_async_hook_gives_up_after_the_read_timeout_on_get_and_on_page_two(done_sim, connect):
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
 
-    hook = OneCodexAsyncHook(hang_conn(connect, done_sim, max_retries=1))
+    hook = ConnectionClient(hang_conn(connect, done_sim, max_retries=1))
 
     async def get():
-        return await hook.get_record("alignments", GOOD_ID)
+        return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
 
     async def listing():
-        return await hook.list_records(
-            "alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}}, sort=SORT, per_page=2
+        return await (await hook.current()).run(
+            ops.list_records(
+                "alignments",
+                where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}},
+                sort=SORT,
+                per_page=2,
+            )
         )
 
     async def main():

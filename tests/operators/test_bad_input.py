@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_onecodex.api import ops
 from tests._reliability import GOOD_ID, SAMPLE_ID, connect  # noqa: F401  (connect: a fixture)
 
 SAMPLE_URI = f"/api/v1/samples/{SAMPLE_ID}"
@@ -38,10 +39,15 @@ class Env:
 
         return OneCodexHook(self.conn(**extra) if extra else self.conn_id)
 
-    def ahook(self, **extra: Any) -> Any:
-        from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
+    async def arun(self, op: Any, **extra: Any) -> Any:
+        """``op`` the way the triggers run it: the connection read now, then the async client."""
+        from airflow_provider_onecodex.triggers.connection import ConnectionClient
 
-        return OneCodexAsyncHook(self.conn(**extra) if extra else self.conn_id)
+        connection = ConnectionClient(self.conn(**extra) if extra else self.conn_id)
+        try:
+            return await (await connection.current()).run(op)
+        finally:
+            await connection.aclose()
 
     def config(self) -> Any:
         from airflow_provider_onecodex.api.config import ClientConfig
@@ -170,18 +176,23 @@ TABLE: list[Row] = [
     ("async client resource", lambda e: e.aclient().list_records("alignmentz"), "resource", "'alignmentz'"),
     ("async client per_page", lambda e: e.aclient().list_records("samples", per_page=-1), "per_page", "-1"),
     (
-        "async hook id uppercase",
-        lambda e: e.ahook().get_record("alignments", GOOD_ID.upper()),
+        "async (trigger) id uppercase",
+        lambda e: e.arun(ops.get_record("alignments", GOOD_ID.upper())),
         "alignment_id",
         GOOD_ID.upper(),
     ),
     (
-        "async hook sort value",
-        lambda e: e.ahook().list_records("alignments", sort={"created_at": "up"}),
+        "async (trigger) sort value",
+        lambda e: e.arun(ops.list_records("alignments", sort={"created_at": "up"})),
         "sort",
         "'up'",
     ),
-    ("async hook where list", lambda e: e.ahook().list_records("samples", where=["a"]), "where", "['a']"),
+    (
+        "async (trigger) where list",
+        lambda e: e.arun(ops.list_records("samples", where=["a"])),
+        "where",
+        "['a']",
+    ),
     # -- sensors, after templating -----------------------------------------------------------
     (
         "sensor templated id",
@@ -422,7 +433,7 @@ TABLE: list[Row] = [
     ),
     (
         "async extra read_timeout",
-        lambda e: e.ahook(read_timeout="soon").get_record("alignments", GOOD_ID),
+        lambda e: e.arun(ops.get_record("alignments", GOOD_ID), read_timeout="soon"),
         "read_timeout",
         "'soon'",
     ),

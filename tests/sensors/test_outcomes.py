@@ -12,8 +12,10 @@ import asyncio
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from tests._modes import MODES
 from tests._reliability import (  # noqa: F401  (connect: a fixture)
     ALIGNMENTS,
@@ -116,7 +118,7 @@ def test_a_rejected_key_fails_test_connection_and_the_async_hook_with_one_reques
     import asyncio
 
     from airflow_provider_onecodex.api.errors import OneCodexAuthError
-    from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
+    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 
     conn_id = connect(onecodex_simulator, password=WRONG_KEY)
     ok, message = OneCodexHook(conn_id).test_connection()
@@ -124,9 +126,9 @@ def test_a_rejected_key_fails_test_connection_and_the_async_hook_with_one_reques
     assert onecodex_simulator.state.count() == 1
 
     async def fetch():
-        hook = OneCodexAsyncHook(conn_id)
+        hook = ConnectionClient(conn_id)
         try:
-            return await hook.get_record("alignments", GOOD_ID)
+            return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
         finally:
             await hook.aclose()
 

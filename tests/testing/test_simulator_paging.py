@@ -8,7 +8,9 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
+from airflow_provider_onecodex.api import ops
+from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 
 N_EXTRA = 230  # with the demo's 3 own samples: 233 own samples, 237 metadata records
 CURSOR = {"X-Pagination-Style": "cursor"}
@@ -90,7 +92,11 @@ async def test_async_hook_lists_samples_in_both_modes(many, server_pages_by_curs
     expected = uris(raw(many, "samples", per_page=1000))
     many.state.reset_counters()
 
-    listed = await OneCodexAsyncHook().list_records("samples", per_page=100)
+    connection = ConnectionClient("onecodex_default")
+    try:
+        listed = await (await connection.current()).run(ops.list_records("samples", per_page=100))
+    finally:
+        await connection.aclose()
 
     assert [r["$uri"] for r in listed] == expected
     assert len(queries(many, "samples")) == 3

@@ -22,7 +22,8 @@ from airflow_provider_onecodex.api.downloads import (
 )
 from airflow_provider_onecodex.api.errors import OneCodexNotFoundError
 from airflow_provider_onecodex.api.metadata import get_sample_metadata
-from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
+from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+from airflow_provider_onecodex.triggers.connection import ConnectionClient
 
 MAIN, STOOL = "a1b2c3d4e5f60718", "d4e5f60718293a4b"
 CLS_MAIN, CLS_WASTEWATER, CLS_STOOL = "c1a5000000000001", "c1a5000000000002", "c1a5000000000004"
@@ -95,13 +96,13 @@ OPS = [
 
 @pytest.mark.parametrize("make_op", [o[1] for o in OPS], ids=[o[0] for o in OPS])
 async def test_the_sync_and_the_async_driver_give_the_same_result(use_sim, make_op):
-    sync_hook, async_hook = OneCodexHook(), OneCodexAsyncHook()
+    sync_hook, connection = OneCodexHook(), ConnectionClient("onecodex_default")
     try:
         expected = sync_hook.run(make_op())
-        got = await async_hook.run(make_op())
+        got = await (await connection.current()).run(make_op())
     finally:
         sync_hook.close()
-        await async_hook.aclose()
+        await connection.aclose()
     assert expected
     assert _without_signatures(got) == _without_signatures(expected)
 
