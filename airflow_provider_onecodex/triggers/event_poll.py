@@ -79,5 +79,5 @@ def stop(conn_id: str, resource: str, host: str, exc: Exception) -> NoReturn:
     REFUSED[conn_id] = time.monotonic()
     log.error("One Codex watch of %s on connection %r (%s) stops: %s. Fix the connection (API key, "
               "host); until then a restarted watcher asks at most every %.0f s.",
-              resource, conn_id, host, exc, AUTH_COOLDOWN)  # fmt: skip
+              resource, conn_id, host, str(exc).rstrip("."), AUTH_COOLDOWN)  # fmt: skip
     raise exc

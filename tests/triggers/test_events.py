@@ -101,6 +101,24 @@ async def test_two_new_samples_fire_once_each(onecodex_simulator, onecodex_conne
     }
 
 
+async def test_a_key_rotated_mid_watch_is_used_at_the_next_poll(
+    onecodex_simulator, onecodex_connection, monkeypatch
+):
+    state = onecodex_simulator.state
+    stream = new_sample_trigger().run()
+    first = asyncio.ensure_future(collect(stream, 1))
+    await asyncio.sleep(0.3)
+    # Rotation: the connection gets the new key, then the old one is revoked.
+    new_key = "f" * 32
+    onecodex_connection(password=new_key)
+    monkeypatch.setattr(state, "api_key", new_key)
+    seen = state.count()
+    sample_id = state.add_sample("rotated.fastq.gz")
+    events = await first
+    assert [e["sample_id"] for e in events] == [sample_id]
+    assert {r.status for r in state.requests[seen:]} == {200}  # no 401, no stop-and-wait
+
+
 async def test_restart_resumes_from_the_stored_mark(onecodex_simulator, onecodex_connection):
     state, store = onecodex_simulator.state, DictStore()
     first = new_sample_trigger()
