@@ -3,13 +3,18 @@ decisions: :mod:`~.api.uploads`, byte moving: :mod:`~.upload_transfer`). Listing
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_onecodex import upload_transfer as transfer
 from airflow_provider_onecodex.api import metadata, tags, uploads
 from airflow_provider_onecodex.api.records import Metadata, Sample, Tag
 from airflow_provider_onecodex.hooks.base import OneCodexBaseHook, Route
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from upath import UPath  # an ObjectStoragePath is one
 
 
 class OneCodexSamplesHook(OneCodexBaseHook):
@@ -32,13 +37,13 @@ class OneCodexSamplesHook(OneCodexBaseHook):
 
     def upload_sample(
         self,
-        source: object,
+        source: str | PathLike[str] | UPath,
         *,
-        paired_source: object = None,
-        metadata: object = None,
-        tags: object = None,
-        project_id: object = None,
-        external_sample_id: object = None,
+        paired_source: str | PathLike[str] | UPath | None = None,
+        metadata: Mapping[str, Any] | str | None = None,
+        tags: list[str] | None = None,
+        project_id: str | None = None,
+        external_sample_id: str | None = None,
         sample_id: str | None = None,
         on_sample_id: Callable[[str], None] | None = None,
         cancel_on_failure: bool = False,
@@ -53,7 +58,8 @@ class OneCodexSamplesHook(OneCodexBaseHook):
             ``gs://``...) or a local path.
         :param paired_source: the other file of a paired-end pair (both FASTQ; R1/R2 are told apart by
             ``_R1``/``_1`` and ``_R2``/``_2`` in their names).
-        :param metadata: metadata fields of the new sample (as a metadata PATCH; flat ``custom``).
+        :param metadata: metadata fields of the new sample, a dict or its JSON text (as a metadata PATCH;
+            flat ``custom``).
         :param tags: tag names (created when new).
         :param project_id: project of the new sample.
         :param external_sample_id: idempotency key (at most 60 characters, stored as metadata): a sample
