@@ -66,7 +66,7 @@ def get_sub(resource: str, record_id: object, name: str) -> Op[dict[str, Any]]:
     return data
 
 
-def readlevel(classification_id: object) -> Op[dict[str, Any]]:
+def readlevel(classification_id: str) -> Op[dict[str, Any]]:
     """``GET /api/v1/classifications/{id}/readlevel`` -> ``{"url"}`` (a pre-signed gzipped TSV).
 
     :raises OneCodexResponseError: the answer has no ``url``.
@@ -96,7 +96,7 @@ def decode_results(body: bytes, url: str) -> dict[str, Any]:
 
 
 def classification_results(
-    classification_id: object,
+    classification_id: str,
     *,
     use_results_uri: bool = True,
     record: Mapping[str, Any] | None = None,
@@ -125,7 +125,7 @@ def classification_results(
 
 
 def fetch_results(
-    resource: str, analysis_id: object, *, record: Mapping[str, Any] | None = None
+    resource: str, analysis_id: str, *, record: Mapping[str, Any] | None = None
 ) -> Op[dict[str, Any]]:
     """The results of any analysis: classifications by :func:`classification_results`, every
     other route by ``/results``.

@@ -39,7 +39,7 @@ def records_by_ids(resource: str, ids: list[str]) -> Op[list[dict[str, Any]]]:
     return records
 
 
-def list_by_ids(resource: str, ids: object) -> Op[list[dict[str, Any]]]:
+def list_by_ids(resource: str, ids: list[str]) -> Op[list[dict[str, Any]]]:
     """The records of ``ids`` (a non-empty list of ids or ``$uri`` s), in few listing requests.
 
     :raises TypeError, ValueError: a bad ``resource`` or id, before any request.

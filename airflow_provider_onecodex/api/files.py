@@ -113,7 +113,7 @@ def download_uri(resource: str, record_id: object) -> ApiCall:
     return ApiCall("POST", f"{record_path(resource, record_id)}/download_uri", json_body={}, retry=False)
 
 
-def document_download_uri(document_id: object) -> Op[dict[str, Any]]:
+def document_download_uri(document_id: str) -> Op[dict[str, Any]]:
     """The operation of :func:`download_uri` for a document, its answer checked."""
     data = yield download_uri("documents", document_id)
     if not isinstance(data.get("download_uri"), str):
@@ -121,7 +121,7 @@ def document_download_uri(document_id: object) -> Op[dict[str, Any]]:
     return data  # type: ignore[no-any-return]
 
 
-def document_file(document_id: object) -> Op[FileToFetch]:
+def document_file(document_id: str) -> Op[FileToFetch]:
     """A document as a file: its record (name, size), then one fresh ``download_uri``."""
     document = yield from get_record("documents", document_id)
     filename = safe_filename(document.get("filename"), record_path("documents", document_id))
@@ -129,7 +129,7 @@ def document_file(document_id: object) -> Op[FileToFetch]:
     return FileToFetch(filename, link["download_uri"], _size_of(document.get("size")))
 
 
-def readlevel_file(classification_id: object, *, filename: object = None) -> Op[FileToFetch]:
+def readlevel_file(classification_id: str, *, filename: str | None = None) -> Op[FileToFetch]:
     """A classification's read-level TSV (gzipped) as a file, named ``filename`` or
     ``<classification_id>.readlevel.tsv.gz``.
 

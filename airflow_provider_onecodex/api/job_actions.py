@@ -35,7 +35,7 @@ def _analysis_path(resource: object, analysis_id: object) -> str:
     return f"{API_PREFIX}/{route}/{ident}"
 
 
-def cancel_analysis(resource: object, analysis_id: object) -> Op[dict[str, Any]]:
+def cancel_analysis(resource: str, analysis_id: str) -> Op[dict[str, Any]]:
     """``POST /api/v1/<resource>/{id}/cancel``: the analysis record (cancelling is asynchronous).
 
     Resent after transient failures: a second cancel has the same intent and creates nothing.
@@ -59,7 +59,7 @@ def cancel_analysis(resource: object, analysis_id: object) -> Op[dict[str, Any]]
     return dict(record)
 
 
-def rerun_analysis(resource: object, analysis_id: object) -> Op[dict[str, Any]]:
+def rerun_analysis(resource: str, analysis_id: str) -> Op[dict[str, Any]]:
     """``POST /api/v1/<resource>/{id}/rerun``: the analysis record it answers.
 
     Never resent: it may start paid work. When the outcome is unknown the error says so.
@@ -76,7 +76,7 @@ def rerun_analysis(resource: object, analysis_id: object) -> Op[dict[str, Any]]:
     return dict(record)
 
 
-def get_analysis_logs(resource: object, analysis_id: object, tail: object = None) -> Op[str]:
+def get_analysis_logs(resource: str, analysis_id: str, tail: int | None = None) -> Op[str]:
     """``GET /api/v1/<resource>/{id}/logs[?tail=N]``: the log text (last ``tail`` lines).
 
     :param tail: ``None`` (the whole log) or a number of lines >= 1.
@@ -101,7 +101,7 @@ def redact_log_text(text: str, limit: int = 4000) -> str:
     return cleaned if len(cleaned) <= limit else "..." + cleaned[-limit:]
 
 
-def get_job_by_name(name: object, *, include_public: bool = False) -> Op[dict[str, Any]]:
+def get_job_by_name(name: str, *, include_public: bool = False) -> Op[dict[str, Any]]:
     """The one job named exactly ``name`` (``GET /api/v1/jobs?where={"name": ...}``).
 
     :param include_public: also public jobs (One Codex's built-in ones, e.g. "Alignment Run");

@@ -112,7 +112,7 @@ def metadata_id_of(sample: Mapping[str, Any], sample_id: str) -> str:
     return ident
 
 
-def get_sample_metadata(sample_id: object) -> Op[dict[str, Any]]:
+def get_sample_metadata(sample_id: str) -> Op[dict[str, Any]]:
     """A sample's metadata record: ``GET /api/v1/samples/{id}``, then its ``metadata`` ``$ref``.
 
     :raises ValueError: a bad ``sample_id`` (before any request); a sample without metadata.
@@ -131,7 +131,9 @@ def _patch(metadata_id: str, body: dict[str, Any], merge: bool) -> Op[dict[str, 
     return record
 
 
-def update_metadata(metadata_id: object, fields: object, *, merge_custom: bool = True) -> Op[dict[str, Any]]:
+def update_metadata(
+    metadata_id: str, fields: Mapping[str, Any] | str, *, merge_custom: bool = True
+) -> Op[dict[str, Any]]:
     """``PATCH /api/v1/metadata/{id}`` with only ``fields``; returns the updated record.
 
     :param fields: e.g. ``{"custom": {"qc_verdict": "pass"}, "starred": True}`` (or its JSON text).
@@ -145,7 +147,7 @@ def update_metadata(metadata_id: object, fields: object, *, merge_custom: bool =
 
 
 def update_sample_metadata(
-    sample_id: object, fields: object, *, merge_custom: bool = True
+    sample_id: str, fields: Mapping[str, Any] | str, *, merge_custom: bool = True
 ) -> Op[dict[str, Any]]:
     """:func:`update_metadata` of a sample's metadata record (found through the sample)."""
     ident = validate_id(sample_id, "sample_id", resource="samples")

@@ -104,7 +104,7 @@ def current_tags(ids: list[str], records: Iterable[Mapping[str, Any]]) -> dict[s
     return {i: n if isinstance(n := names.get(i), str) else "" for i in ids}
 
 
-def tag_sample(sample_id: object, tags: object, *, remove: object = None) -> Op[dict[str, Any]]:
+def tag_sample(sample_id: str, tags: list[str], *, remove: list[str] | None = None) -> Op[dict[str, Any]]:
     """Add tags (by name) to a sample, keeping its other tags; returns the sample record after.
 
     Nothing is sent when the sample already has exactly these tags.

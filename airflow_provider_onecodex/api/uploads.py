@@ -362,7 +362,7 @@ def upload_sample(request: UploadRequest, sample_id: str | None = None) -> Uploa
     return sample_id
 
 
-def cancel_upload(sample_id: object) -> UploadOp[dict[str, Any]]:
+def cancel_upload(sample_id: str) -> UploadOp[dict[str, Any]]:
     """``POST /api/v1/samples/cancel_upload``; ``{"cancelled": bool, "message": str}``.
 
     An answer (error or ``success: false``) saying "Upload already successful" is not an error: the

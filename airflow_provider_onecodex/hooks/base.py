@@ -39,7 +39,7 @@ class Route(Generic[R]):
     ``inspect.signature``) returning ``R``. ``Route[R](op)``: ``hook.run(op(...))``, with the arguments
     (``kw_only=True``: keyword-only after the first) and the docstring (then ``note``) of ``op``, an
     operation of :mod:`airflow_provider_onecodex.api`.
-    ``Route[R](path, note)``: ``GET /api/v1/<path>``, documented so. ``"tags/{id}"``: ``hook.x(record_id)``
+    ``Route[R](path, note)``: ``GET /api/v1/<path>``, documented so. ``"tags/{id}"``: ``hook.x(tag_id)``
     (:meth:`~OneCodexBaseHook.get_record`); ``"alignments/{id}/results"``: ``hook.x(alignment_id)``,
     ``"<resource>/{id}/results"``: ``hook.x(resource, analysis_id)``; ``"samples"``, ``"samples/public"``:
     ``hook.x(**listing)`` (:meth:`~OneCodexBaseHook.list_records`), or with ``by_sample=True``
@@ -62,11 +62,13 @@ class Route(Generic[R]):
                 params[1:] = [p.replace(kind=p.KEYWORD_ONLY) if p.kind is ARG else p for p in params[1:]]
             return inspect.Signature(params), lambda hook, *a, **k: hook.run(call(*a, **k))
         resource, *rest = call.split("/")
-        if rest[1:]:  # a sub-route of a record: (its id), or of any resource's record: (resource, id)
+        if rest[:1] == ["{id}"]:  # a record or its sub-route: (sample_id...), or (resource, analysis_id)
             ids = ["resource", "analysis_id"] if resource.startswith("<") else [id_arg_name(resource)]
             signature = inspect.Signature([inspect.Parameter(name, ARG, annotation="str") for name in ids])
+            if not rest[1:]:
+                return signature, lambda hook, record_id: hook.get_record(resource, record_id)
             return signature, lambda hook, *a: hook.run(get_sub(a[0] if a[1:] else resource, a[-1], rest[1]))
-        via = "get_record" if rest == ["{id}"] else "list_by_sample" if self.by_sample else "list_records"
+        via = "list_by_sample" if self.by_sample else "list_records"
         fixed = {"variant": rest[0]} if via == "list_records" and rest else {}
         signature = inspect.signature(functools.partial(getattr(owner, via), None, resource, **fixed))
         return signature, lambda hook, *a, **k: getattr(hook, via)(resource, *a, **{**fixed, **k})
