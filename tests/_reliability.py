@@ -83,3 +83,15 @@ def alignment_sensor(conn_id: str, alignment_id: str, **defaults: Any) -> Callab
         )
 
     return make
+
+
+async def run_as_trigger(conn_id: str, op: Any) -> Any:
+    """``op`` run the way the triggers run it: the connection read now (``ConnectionClient``), then
+    the async client; closed afterwards."""
+    from airflow_provider_onecodex.triggers.connection import ConnectionClient
+
+    connection = ConnectionClient(conn_id)
+    try:
+        return await (await connection.current()).run(op)
+    finally:
+        await connection.aclose()

@@ -9,7 +9,7 @@ from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.config import OneCodexConfigError
 from airflow_provider_onecodex.api.errors import OneCodexNotFoundError
 from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
-from airflow_provider_onecodex.triggers.connection import ConnectionClient
+from tests._reliability import run_as_trigger
 
 ALIGNMENT = "0123456789abcdef"
 
@@ -67,12 +67,8 @@ async def test_the_async_hook_says_the_same(onecodex_simulator, onecodex_connect
     onecodex_connection(conn_id="oc_other", host=onecodex_simulator.base_url + "/elsewhere")
     with pytest.raises(OneCodexNotFoundError) as sync_error:
         OneCodexHook("oc_other").list_records("alignments")
-    hook = ConnectionClient("oc_other")
-    try:
-        with pytest.raises(OneCodexNotFoundError) as async_error:
-            await (await hook.current()).run(list_by_ids("alignments", [ALIGNMENT]))
-    finally:
-        await hook.aclose()
+    with pytest.raises(OneCodexNotFoundError) as async_error:
+        await run_as_trigger("oc_other", list_by_ids("alignments", [ALIGNMENT]))
     assert str(async_error.value).split(": it answered")[0] == str(sync_error.value).split(": it answered")[0]
 
 

@@ -18,6 +18,7 @@ from airflow_provider_onecodex.api.ops import ApiCall, call
 from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook, OneCodexHook
 from airflow_provider_onecodex.testing.app import UNAUTHORIZED_MESSAGE
 from airflow_provider_onecodex.triggers.connection import ConnectionClient
+from tests._reliability import run_as_trigger
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 PUBLIC_SAMPLE = "c3d4e5f60718293a"
@@ -261,22 +262,14 @@ async def test_async_hook_errors_match_the_sync_hook(sim, connect) -> None:
     missing = "0d0d0d0d0d0d0d0d"
     with pytest.raises(OneCodexNotFoundError) as sync_error:
         OneCodexHook().get_alignment(missing)
-    with mock.patch("airflow.sdk.BaseHook.get_connection", side_effect=AssertionError("sync lookup")):
-        hook = ConnectionClient("onecodex_default")
-        try:
-            with pytest.raises(OneCodexNotFoundError) as async_error:
-                await (await hook.current()).run(ops.get_record("alignments", missing))
-        finally:
-            await hook.aclose()
+    sync_lookup = mock.patch("airflow.sdk.BaseHook.get_connection", side_effect=AssertionError("sync lookup"))
+    with sync_lookup, pytest.raises(OneCodexNotFoundError) as async_error:
+        await run_as_trigger("onecodex_default", ops.get_record("alignments", missing))
     assert str(async_error.value) == str(sync_error.value)
 
     connect(password="a" * 32)
-    hook = ConnectionClient("onecodex_default")
-    try:
-        with pytest.raises(OneCodexAuthError) as auth_error:
-            await (await hook.current()).run(ops.get_record("samples", PUBLIC_SAMPLE))
-    finally:
-        await hook.aclose()
+    with pytest.raises(OneCodexAuthError) as auth_error:
+        await run_as_trigger("onecodex_default", ops.get_record("samples", PUBLIC_SAMPLE))
     assert auth_error.value.status == 401 and "a" * 32 not in str(auth_error.value)
 
 

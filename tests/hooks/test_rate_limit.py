@@ -13,9 +13,15 @@ import pytest
 from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.errors import OneCodexRateLimitError
 from airflow_provider_onecodex.testing.faults import Fault
-from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from tests._modes import MODES
-from tests._reliability import ALIGNMENTS, GOOD_ID, RequestClock, alignment_sensor, connect  # noqa: F401  (connect: a fixture)
+from tests._reliability import (  # noqa: F401  (connect: a fixture)
+    ALIGNMENTS,
+    GOOD_ID,
+    RequestClock,
+    alignment_sensor,
+    connect,
+    run_as_trigger,
+)
 
 
 class Sleeps:
@@ -84,15 +90,8 @@ def test_hook_honours_retry_after_as_an_http_date(done_sim, connect, sleeps):
 def test_async_hook_waits_out_two_retry_after_3_then_succeeds(done_sim, connect, sleeps):
 
     done_sim.state.faults.script(ALIGNMENTS, [Fault.http_error(429, retry_after=3)] * 2)
-    hook = ConnectionClient(connect(done_sim))
-
-    async def fetch():
-        try:
-            return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
-        finally:
-            await hook.aclose()
-
-    assert asyncio.run(fetch())["success"] is True
+    op = ops.get_record("alignments", GOOD_ID)
+    assert asyncio.run(run_as_trigger(connect(done_sim), op))["success"] is True
     assert done_sim.state.count() == 3
     assert sleeps.aio == [3.0, 3.0] and not sleeps.sync
 

@@ -25,7 +25,15 @@ from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
 from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from tests._modes import first_event
-from tests._reliability import ALIGNMENTS, GOOD_ID, LATER, SAMPLE_ID, RequestClock, connect  # noqa: F401  (connect: a fixture)
+from tests._reliability import (  # noqa: F401  (connect: a fixture)
+    ALIGNMENTS,
+    GOOD_ID,
+    LATER,
+    SAMPLE_ID,
+    RequestClock,
+    connect,
+    run_as_trigger,
+)
 
 WRONG_KEY = "feedfacefeedfacefeedfacefeedface"
 OTHER_KEY = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"  # what ~/.onecodex and ONE_CODEX_API_KEY hold
@@ -154,22 +162,14 @@ def test_no_secret_in_logs_errors_xcom_templates_trigger_kwargs_or_events(
     seen.add("list operator XCom", op.execute({"params": params}))
 
     async def async_listing():
-        hook = ConnectionClient(good)
-        try:
-            return await (await hook.current()).run(
-                ops.list_records("alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}})
-            )
-        finally:
-            await hook.aclose()
+        return await run_as_trigger(
+            good, ops.list_records("alignments", where={"sample": {"$ref": f"/api/v1/samples/{SAMPLE_ID}"}})
+        )
 
     seen.add("async listing", run_async(async_listing))
 
     async def async_401():
-        hook = ConnectionClient(bad)
-        try:
-            return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
-        finally:
-            await hook.aclose()
+        return await run_as_trigger(bad, ops.get_record("alignments", GOOD_ID))
 
     seen.raises("401 async hook", lambda: run_async(async_401), OneCodexAuthError)
 
@@ -302,11 +302,7 @@ def test_the_key_is_never_taken_from_onecodex_file_or_environment(
         OneCodexHook(wrong).get_alignment(GOOD_ID)
 
     async def async_wrong():
-        hook = ConnectionClient(wrong)
-        try:
-            return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
-        finally:
-            await hook.aclose()
+        return await run_as_trigger(wrong, ops.get_record("alignments", GOOD_ID))
 
     with pytest.raises(OneCodexAuthError):
         asyncio.run(async_wrong())

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_onecodex.api import ops
-from tests._reliability import GOOD_ID, SAMPLE_ID, connect  # noqa: F401  (connect: a fixture)
+from tests._reliability import GOOD_ID, SAMPLE_ID, connect, run_as_trigger  # noqa: F401  (connect: a fixture)
 
 SAMPLE_URI = f"/api/v1/samples/{SAMPLE_ID}"
 ALIGNMENT_URI = f"/api/v1/alignments/{GOOD_ID}"
@@ -41,13 +41,7 @@ class Env:
 
     async def arun(self, op: Any, **extra: Any) -> Any:
         """``op`` the way the triggers run it: the connection read now, then the async client."""
-        from airflow_provider_onecodex.triggers.connection import ConnectionClient
-
-        connection = ConnectionClient(self.conn(**extra) if extra else self.conn_id)
-        try:
-            return await (await connection.current()).run(op)
-        finally:
-            await connection.aclose()
+        return await run_as_trigger(self.conn(**extra) if extra else self.conn_id, op)
 
     def config(self) -> Any:
         from airflow_provider_onecodex.api.config import ClientConfig

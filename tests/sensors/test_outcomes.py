@@ -15,7 +15,6 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.testing.faults import Fault
 from airflow_provider_onecodex.testing.state import ManualClock
-from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from tests._modes import MODES
 from tests._reliability import (  # noqa: F401  (connect: a fixture)
     ALIGNMENTS,
@@ -26,6 +25,7 @@ from tests._reliability import (  # noqa: F401  (connect: a fixture)
     RequestClock,
     alignment_sensor,
     connect,
+    run_as_trigger,
 )
 
 WRONG_KEY = "ffffffffffffffffffffffffffffffff"
@@ -126,11 +126,7 @@ def test_a_rejected_key_fails_test_connection_and_the_async_hook_with_one_reques
     assert onecodex_simulator.state.count() == 1
 
     async def fetch():
-        hook = ConnectionClient(conn_id)
-        try:
-            return await (await hook.current()).run(ops.get_record("alignments", GOOD_ID))
-        finally:
-            await hook.aclose()
+        return await run_as_trigger(conn_id, ops.get_record("alignments", GOOD_ID))
 
     with pytest.raises(OneCodexAuthError):
         asyncio.run(fetch())
