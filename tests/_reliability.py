@@ -7,6 +7,8 @@ mode driver (``waits``, tests/_modes.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -95,3 +97,12 @@ async def run_as_trigger(conn_id: str, op: Any) -> Any:
         return await (await connection.current()).run(op)
     finally:
         await connection.aclose()
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until ``condition()`` holds (checked every 5 ms), else fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.005)

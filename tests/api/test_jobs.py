@@ -26,6 +26,7 @@ from airflow_provider_onecodex.api.jobs import (
     validate_job_choice,
 )
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, Sleep, run_op
+from tests._scripted import scripted
 
 JOB = "1d0b0000000000a1"
 SAMPLE = "a1b2c3d4e5f60718"
@@ -35,23 +36,15 @@ T0 = 1_800_000_000.0
 
 
 def record(ident, *, complete=False, success=False, job_args=None, error_msg=None):
-    out = {"$uri": f"/api/v1/analyses/{ident}", "complete": complete, "success": success, "error_msg": error_msg}
+    out = {
+        "$uri": f"/api/v1/analyses/{ident}",
+        "complete": complete,
+        "success": success,
+        "error_msg": error_msg,
+    }
     if job_args is not None:
         out["job_args"] = job_args
     return out
-
-
-def scripted(answers):
-    seen = []
-
-    def perform(effect):
-        seen.append(effect)
-        answer = answers.pop(0)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    return perform, seen
 
 
 def run(answers, **kwargs):

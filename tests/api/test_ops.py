@@ -12,6 +12,7 @@ from airflow_provider_onecodex.api.client import OneCodexClient
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.errors import OneCodexNotFoundError, OneCodexServerError
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, Op, arun_op, run_op
+from tests._scripted import scripted
 
 BASE = "http://onecodex.test"
 KEY = "0ddba11c0ffee5ecre7deadbeef12345"
@@ -27,19 +28,6 @@ def fallback_op(ident: str) -> Op[dict]:
     except OneCodexNotFoundError:
         listed = yield Listing("alignments", where={"sample": ident})
         return {"fallback": True, "n": len(listed)}
-
-
-def scripted(answers):
-    seen = []
-
-    def perform(effect):
-        seen.append(effect)
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    return perform, seen
 
 
 def test_validation_runs_before_any_effect():

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,6 +16,7 @@ from airflow_provider_onecodex.triggers import poller as poller_module
 from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
 from airflow_provider_onecodex.triggers.poller import ID_BATCH, SharedPoller
 from tests._modes import first_payload
+from tests._reliability import until
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 
@@ -30,14 +29,6 @@ def trigger_for(interval: float, **spec: Any) -> OneCodexAnalysisTrigger:
         poll_interval=interval,
         max_consecutive_failures=1,
     )
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 def the_poller() -> SharedPoller:

@@ -12,7 +12,6 @@ import itertools
 import logging
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from airflow_provider_onecodex.triggers import poller as poller_module
 from airflow_provider_onecodex.triggers.connection import ConnectionClient
 from airflow_provider_onecodex.triggers.onecodex import OneCodexAnalysisTrigger
 from airflow_provider_onecodex.triggers.poller import Waiter
+from tests._reliability import until
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 LISTING = r"^/api/v1/alignments$"
@@ -40,14 +40,6 @@ async def first_payload(trigger: OneCodexAnalysisTrigger) -> dict[str, Any]:
         return (await anext(events)).payload
     finally:
         await events.aclose()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 def listing_starts(sim: Any) -> list[float]:
