@@ -16,7 +16,7 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_onecodex.sensors.base import PROGRESS_KEY, STARTED_KEY
-from tests._modes import MODES
+from tests._modes import MODES, MemoryStateStore
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 GOOD = "0123456789abcdef"
@@ -323,23 +323,10 @@ def test_deferrable_mode_defers_with_json_native_kwargs_and_no_key(sim, connect)
     assert kwargs["spec"]["ids"] == [aid] and kwargs["spec"]["single"] is True
 
 
-class FakeStateStore:
-    """Airflow 3.3's ``task_state_store``: survives task retries (XCom does not)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
-        self.values[key] = value
-
-
 @pytest.mark.parametrize("deferrable", [False, True])
 def test_a_task_retry_continues_the_timeout_instead_of_restarting_it(sim, connect, deferrable) -> None:
     (aid,) = _pending_alignments(sim, 1)
-    store = FakeStateStore()
+    store = MemoryStateStore()
 
     # First try: records when the wait began.
     first = alignment_sensor(alignment_id=aid, timeout=3600, deferrable=True)
@@ -371,7 +358,7 @@ def test_reschedule_mode_timeout_survives_a_task_retry(sim, connect) -> None:
             return None
 
     (aid,) = _pending_alignments(sim, 1)
-    store = FakeStateStore()
+    store = MemoryStateStore()
     context = {"task_state_store": store, "ti": FreshTI()}
     with pytest.raises(AirflowRescheduleException):  # first poke of the first try: not yet
         alignment_sensor(alignment_id=aid, timeout=3600, mode="reschedule").execute(context)

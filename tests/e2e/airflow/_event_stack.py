@@ -24,9 +24,7 @@ from ._airflow_proc import (
     Api,
     Component,
     Components,
-    airflow_env,
-    free_port,
-    run_airflow,
+    migrated_home,
     start_api_server,
     timed,
     wait_for,
@@ -154,53 +152,38 @@ def event_stack(workdir: Path, label: str) -> Iterator[EventStack]:
     from airflow_provider_onecodex.testing.server import SimulatorServer
 
     times: dict[str, float] = {}
-    home, dags = workdir / "airflow-home", workdir / "dags"
-    home.mkdir()
+    dags = workdir / "dags"
     dags.mkdir()
     shutil.copy(DAG_FILE, dags / DAG_FILE.name)
     sim = SimulatorServer().start()
-    api_port = free_port()
     conn = {"conn_type": "onecodex", "host": sim.base_url, "password": sim.api_key}
-    env = airflow_env(
-        home,
-        api_port,
-        {
-            "AIRFLOW_CONN_ONECODEX_DEFAULT": json.dumps(conn),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "ONECODEX_EXAMPLE_POLL_INTERVAL": str(POLL_INTERVAL),
-        },
-    )
-    comps = Components(env, workdir)
-    api = Api(f"http://127.0.0.1:{api_port}")
+    env_extra = {
+        "AIRFLOW_CONN_ONECODEX_DEFAULT": json.dumps(conn),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "ONECODEX_EXAMPLE_POLL_INTERVAL": str(POLL_INTERVAL),
+    }
     try:
-        with timed("db migrate", times):
-            done = run_airflow(["db", "migrate"], env, workdir / "db-migrate.log", timeout=120)
-            assert done.returncode == 0, f"airflow db migrate failed:\n{done.stdout[-3000:]}"
-        with timed("components healthy", times):
-            start_api_server(comps, api_port)
-            comps.start("scheduler", "scheduler", "--skip-serve-logs")
-            comps.start("dag-processor", "dag-processor")
-            triggerer = comps.start("triggerer-1", "triggerer", "--skip-serve-logs")
-            wait_healthy(api, comps, timeout=150, need=("scheduler", "triggerer", "dag_processor"))
-        stack = EventStack(api, comps, sim, env, triggerer, times)
-        with timed("watcher polling", times):
-            wait_for(
-                f"the dag-processor to serialize {DAG_ID}",
-                lambda: api.get(f"/api/v2/dags/{DAG_ID}", expect=(200, 404)).get("dag_id") == DAG_ID,
-                timeout=120,
-                on_fail=comps.tails,
-                check=comps.check_alive,
-            )
-            errors = api.get("/api/v2/importErrors")
-            assert errors["total_entries"] == 0, f"import errors: {errors}"
-            api.patch(f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
-            stack.wait_watching()
-        yield stack
+        with migrated_home(workdir, env_extra, times, label) as (comps, api, api_port):
+            with timed("components healthy", times):
+                start_api_server(comps, api_port)
+                comps.start("scheduler", "scheduler", "--skip-serve-logs")
+                comps.start("dag-processor", "dag-processor")
+                triggerer = comps.start("triggerer-1", "triggerer", "--skip-serve-logs")
+                wait_healthy(api, comps, timeout=150, need=("scheduler", "triggerer", "dag_processor"))
+            stack = EventStack(api, comps, sim, comps.env, triggerer, times)
+            with timed("watcher polling", times):
+                wait_for(
+                    f"the dag-processor to serialize {DAG_ID}",
+                    lambda: api.get(f"/api/v2/dags/{DAG_ID}", expect=(200, 404)).get("dag_id") == DAG_ID,
+                    timeout=120,
+                    on_fail=comps.tails,
+                    check=comps.check_alive,
+                )
+                errors = api.get("/api/v2/importErrors")
+                assert errors["total_entries"] == 0, f"import errors: {errors}"
+                api.patch(f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+                stack.wait_watching()
+            yield stack
     finally:
-        api.close()
-        with timed("stop", times):
-            comps.stop_all()
         sim.stop()
-        print(f"\n[{label}] wall times (s): {times}; stop: {comps.stop_report()}")
-    assert not comps.survivors, f"processes survived SIGKILL: {comps.survivors}"

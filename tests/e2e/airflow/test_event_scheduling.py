@@ -29,7 +29,7 @@ def _by_sample(runs: list[dict]) -> dict[str, int]:
 
 
 def test_new_samples_start_one_run_each_across_a_triggerer_restart(tmp_path: Path) -> None:
-    with event_stack(tmp_path, "e2e_airflow events") as stack:
+    with event_stack(tmp_path, "events") as stack:
         a = stack.add_sample("A.fastq.gz")
         runs = stack.wait_runs(1)
         assert [r["sample_ids"] for r in runs] == [[a]]
