@@ -21,7 +21,8 @@ def storage_path(
 
     :param conn_id: Airflow connection of the storage (e.g. an AWS connection for ``s3://``).
     :param name: the argument's name in error messages.
-    :raises TypeError: not a string, path or ``ObjectStoragePath``. :raises ValueError: empty.
+    :raises TypeError: not a string, path or ``ObjectStoragePath``. :raises ValueError: empty, or a
+        URL scheme no installed Airflow provider can open (the message names what to install).
     """
     from airflow.sdk import ObjectStoragePath
 
@@ -36,7 +37,16 @@ def storage_path(
         raise ValueError(f"{name} must not be empty")
     if "://" not in text:
         text = "file://" + os.path.abspath(os.path.expanduser(text))
-    return ObjectStoragePath(text, conn_id=conn_id)
+    path = ObjectStoragePath(text, conn_id=conn_id)
+    try:
+        path.fs  # noqa: B018  (looked up now: a storage Airflow cannot open is an argument error)
+    except ValueError as exc:
+        scheme = text.split("://", 1)[0]
+        raise ValueError(
+            f"{name} {text!r}: {exc}: install the Airflow provider of {scheme}:// storage (e.g. "
+            "apache-airflow-providers-amazon for s3://, apache-airflow-providers-google for gs://)"
+        ) from None
+    return path
 
 
 def prepare_folder(folder: ObjectStoragePath) -> None:

@@ -32,27 +32,27 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 ARG = inspect.Parameter.POSITIONAL_OR_KEYWORD
 Call = str | Callable[..., Any]  # what a Route calls: a route path, or an operation of the api
+_ONE = (
+    "\n\n    :raises TypeError, ValueError: a bad id, before any request. :raises OneCodexNotFoundError: 404."
+)
+_LISTING = "\n\n    Keywords of :meth:`~OneCodexBaseHook.list_records` (``where``, ``sort``, ``per_page``, ``max_records``)."
 
 
 class Route(Generic[R]):
-    """A hook method that is one plain call, declared in a line: a real method (``help()``,
-    ``inspect.signature``) returning ``R``. ``Route[R](op)``: ``hook.run(op(...))``, with the arguments
-    (``kw_only=True``: keyword-only after the first) and the docstring (then ``note``) of ``op``, an
-    operation of :mod:`airflow_provider_onecodex.api`.
-    ``Route[R](path, note)``: ``GET /api/v1/<path>``, documented so. ``"tags/{id}"``: ``hook.x(tag_id)``
-    (:meth:`~OneCodexBaseHook.get_record`); ``"alignments/{id}/results"``: ``hook.x(alignment_id)``,
-    ``"<resource>/{id}/results"``: ``hook.x(resource, analysis_id)``; ``"samples"``, ``"samples/public"``:
-    ``hook.x(**listing)`` (:meth:`~OneCodexBaseHook.list_records`), or with ``by_sample=True``
-    ``hook.x(sample_id=None, **listing)`` (:meth:`~OneCodexBaseHook.list_by_sample`).
-    """
+    """A hook method that is one call, declared in a line, made a real method returning ``R`` (docs:
+    docs/architecture.md). ``Route[R](op)``: ``hook.run(op(...))`` with ``op``'s arguments and docstring
+    (``kw_only=True``: keyword-only after the first). ``Route[R](path)``: ``GET /api/v1/<path>``:
+    ``"tags/{id}"`` -> ``hook.x(tag_id)``; ``"<resource>/{id}/results"`` -> ``hook.x(resource,
+    analysis_id)``; ``"samples/public"`` -> ``hook.x(**listing)``; ``by_sample=True``: ``sample_id`` first."""
 
     def __init__(self, call: Call, note: str = "", *, by_sample: bool = False, kw_only: bool = False) -> None:
         self.call, self.by_sample, self.kw_only = call, by_sample, kw_only
         if callable(call):
             self.__doc__ = f"{(call.__doc__ or '').rstrip()}\n\n    {note}" if note else call.__doc__
             return
-        where = " filtered by ``sample_id``, ``tax_id``, ``analysis_type``" if by_sample else ""
-        self.__doc__ = f"``GET /api/v1/{call}``{where}" + (f": {note}." if note else ".")
+        where = " of one ``sample_id`` and ``tax_id`` (``analysis_type``: analyses only)" if by_sample else ""
+        how = _ONE if "{id}" in call else _LISTING
+        self.__doc__ = f"``GET /api/v1/{call}``{where}" + (f": {note}." if note else ".") + how
 
     def _form(self, owner: type) -> tuple[inspect.Signature, Callable[..., Any]]:
         call = self.call
@@ -77,7 +77,10 @@ class Route(Generic[R]):
         signature, call = self._form(owner)
 
         def method(hook: OneCodexBaseHook, /, *args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)  # a TypeError names a missing or unknown argument
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as exc:  # name the method and its signature, as Python names a plain one's
+                raise TypeError(f"{name}(): {exc}; it takes {name}{signature}") from None
             return call(hook, *bound.args, **bound.kwargs)
 
         returns = get_args(getattr(self, "__orig_class__", None)) or [signature.return_annotation]

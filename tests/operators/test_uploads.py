@@ -155,6 +155,17 @@ def test_a_bad_file_fails_without_spending_task_retries(fast_uploads, files, nam
     assert fast_uploads.state.count() == before  # refused before any request
 
 
+def test_a_storage_airflow_cannot_open_fails_naming_the_source_and_what_to_install(fast_uploads, files):
+    before = fast_uploads.state.count()
+    with pytest.raises(AirflowFailException, match="install the Airflow provider of s3:// storage") as failed:
+        make(files, source="s3://nobucket/none_R1.fastq.gz", paired_source=None, retries=2).execute(
+            {"ti": FakeTI(), "task_state_store": Store()}
+        )
+    assert isinstance(failed.value, ValueError)
+    assert "source 's3://nobucket/none_R1.fastq.gz'" in str(failed.value)
+    assert fast_uploads.state.count() == before  # refused before any request
+
+
 def test_a_second_run_with_the_same_external_sample_id_says_it_uploads_nothing(fast_uploads, files, caplog):
     make(files, external_sample_id="run7-A", wait_until_available=False).execute(
         {"ti": FakeTI(), "task_state_store": Store()}
