@@ -15,9 +15,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_onecodex.api.errors import OneCodexResponseError
+from airflow_provider_onecodex.api.ids import id_from_uri
 from airflow_provider_onecodex.api.ops import ApiCall, FetchUrl, Op, get_record, record_path
 from airflow_provider_onecodex.api.records import redact_url
-from airflow_provider_onecodex.api.resources import ANALYSIS_RESOURCES, sample_where, validate_resource
+from airflow_provider_onecodex.api.resources import (
+    ANALYSIS_RESOURCES,
+    ANALYSIS_TYPES,
+    sample_where,
+    validate_flag,
+    validate_resource,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +61,56 @@ def analysis_where(
     """
     clause = sample_where(sample_id, tax_id, where)
     if analysis_type is not None:
-        if not isinstance(analysis_type, str) or not analysis_type:
-            raise ValueError(f"analysis_type must be a non-empty string, got {analysis_type!r}")
+        if analysis_type not in ANALYSIS_TYPES:
+            raise ValueError(f"analysis_type must be one of {sorted(ANALYSIS_TYPES)}, got {analysis_type!r}")
         clause = {**(clause or {}), "analysis_type": analysis_type}
     return clause
+
+
+#: filters of a listing by sample that one route only takes (the others answer 400 "unknown or
+#: unfilterable field"): a typed route lists one type and has no ``analysis_type``
+FILTERED_ONLY_ON = {"analysis_type": "analyses", "tax_id": "alignments"}
+
+
+def sample_listing_where(
+    resource: str,
+    sample_id: object = None,
+    where: object = None,
+    analysis_type: object = None,
+    tax_id: object = None,
+) -> dict[str, Any] | None:
+    """The ``where`` of ``GET /api/v1/<resource>``: :func:`analysis_where`, with each filter checked
+    against the route: ``analysis_type`` filters ``/api/v1/analyses`` only, ``tax_id`` (the
+    reference genome) ``/api/v1/alignments`` only.
+
+    :raises TypeError, ValueError: a bad ``resource``; ``analysis_type`` or ``tax_id`` given for a
+        route without that field (naming the route to list instead); see :func:`analysis_where`.
+    """
+    resource = validate_resource(resource)
+    for name, value in (("analysis_type", analysis_type), ("tax_id", tax_id)):
+        route = FILTERED_ONLY_ON[name]
+        if value is not None and resource != route:
+            raise ValueError(
+                f"{name} filters /api/v1/{route} only, not resource={resource!r} (One Codex answers 400 "
+                f"'unknown or unfilterable field'): list {route!r} with {name}={value!r}, or drop it"
+            )
+    return analysis_where(sample_id, where, analysis_type, tax_id)
+
+
+def validate_record(record: object, analysis_id: object) -> Mapping[str, Any] | None:
+    """``record`` if it is ``None`` or an analysis record (a dict) whose ``$uri``, when it has
+    one, names ``analysis_id``.
+
+    :raises TypeError: not a dict. :raises ValueError: the record of another analysis.
+    """
+    if record is None:
+        return None
+    if not isinstance(record, Mapping):
+        raise TypeError(f"record must be a dict (the analysis record) or None, got {record!r}")
+    ident = id_from_uri(record.get("$uri"))
+    if ident is not None and ident != id_from_uri(analysis_id):
+        raise ValueError(f"record is the record of analysis {ident}, not of {analysis_id!r}")
+    return record
 
 
 def get_sub(resource: str, record_id: object, name: str) -> Op[dict[str, Any]]:
@@ -107,12 +160,15 @@ def classification_results(
     decoded; when it is null, fails or cannot be decoded, ``/results`` is asked instead.
 
     :param record: the classification record when the caller already has it (saves a GET).
+    :raises TypeError, ValueError: a bad id, ``use_results_uri`` not ``True``/``False``, or a
+        ``record`` that is not a dict or is another analysis's (before any request).
     :raises OneCodexNotFoundError: failed or incomplete classification (404 on ``/results``).
     """
     from airflow_provider_onecodex.api.downloads import OneCodexDownloadError
 
     results = sub_route("classifications", classification_id, "results")
-    if use_results_uri:
+    record = validate_record(record, classification_id)
+    if validate_flag(use_results_uri, "use_results_uri"):
         if record is None:
             record = yield from get_record("classifications", classification_id)
         url = record.get("results_uri")
@@ -130,9 +186,12 @@ def fetch_results(
     """The results of any analysis: classifications by :func:`classification_results`, every
     other route by ``/results``.
 
-    :raises TypeError, ValueError: a route without results, or a bad id (before any request).
+    :raises TypeError, ValueError: a route without results, a bad id, or a ``record`` that is
+        not a dict or is another analysis's (before any request).
     """
     resource = validate_resource(resource, analyses_only=True)
     if resource == "classifications":
         return (yield from classification_results(analysis_id, record=record))
-    return (yield sub_route(resource, analysis_id, "results"))  # type: ignore[no-any-return]
+    results = sub_route(resource, analysis_id, "results")
+    validate_record(record, analysis_id)  # not needed here, but a wrong one is a caller's mistake
+    return (yield results)  # type: ignore[no-any-return]

@@ -138,7 +138,7 @@ class OneCodexClient:
         (``where``, ``sort``, ``per_page``, ``max_records``, ``max_pages``, ``variant``), validated
         at the call, not at the first ``next``.
         """
-        return self._iterate(Listing(resource, **listing))
+        return self._iterate(Listing.of(resource, **listing))
 
     def _iterate(self, listing: Listing) -> Iterator[dict[str, Any]]:
         pager = pager_of(listing, self.config.page_size)

@@ -23,7 +23,7 @@ from airflow_provider_onecodex.api.ids import API_PREFIX, record_id, validate_id
 from airflow_provider_onecodex.api.jobs import JobNotFoundError, outcome_unknown
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, Op
 from airflow_provider_onecodex.api.paging import validate_limit
-from airflow_provider_onecodex.api.resources import id_arg_name, validate_resource
+from airflow_provider_onecodex.api.resources import id_arg_name, validate_flag, validate_resource
 
 LOG_TAIL_DEFAULT = 50  # lines put in a failed task's log and error
 _SIGNED_QUERY = re.compile(r"(https?://[^\s?#\"']+)\?[^\s\"']*")
@@ -106,7 +106,8 @@ def get_job_by_name(name: str, *, include_public: bool = False) -> Op[dict[str, 
 
     :param include_public: also public jobs (One Codex's built-in ones, e.g. "Alignment Run");
         default only the account's own (``"public": false``).
-    :raises TypeError, ValueError: ``name`` not a non-empty string (before any request).
+    :raises TypeError, ValueError: ``name`` not a non-empty string, ``include_public`` not
+        ``True``/``False`` (before any request).
     :raises JobNotFoundError: no such job, or several (their ids are listed: pass ``job_id``).
     """
     if not isinstance(name, str):
@@ -114,7 +115,7 @@ def get_job_by_name(name: str, *, include_public: bool = False) -> Op[dict[str, 
     if not name.strip():
         raise ValueError(f"job_name must not be empty, got {name!r}")
     where: dict[str, Any] = {"name": name}
-    if not include_public:
+    if not validate_flag(include_public, "include_public"):
         where["public"] = False
     records = yield Listing("jobs", where=where, max_records=100)
     matches = [r for r in records if r.get("name") == name]

@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,6 +37,7 @@ from airflow_provider_onecodex.api.errors import (
 )
 from airflow_provider_onecodex.api.ids import API_PREFIX, id_from_uri, record_id, ref, validate_id
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, Op, Sleep
+from airflow_provider_onecodex.api.resources import check_known_arguments, validate_flag
 from airflow_provider_onecodex.api.status import AnalysisState, completion_of
 
 log = logging.getLogger(__name__)
@@ -191,17 +192,19 @@ class JobRun:
         dependencies: object = None,
         description: object = None,
         populate_default_arguments: object = True,
+        **unknown: object,
     ) -> JobRun:
-        """Validate every argument; raises ``TypeError``/``ValueError`` naming the bad one."""
-        if not isinstance(populate_default_arguments, bool):
-            raise TypeError(f"populate_default_arguments must be True or False, got {populate_default_arguments!r}")
+        """Validate every argument; raises ``TypeError``/``ValueError`` naming the bad one (an
+        unknown argument too, with the ones a run takes)."""
+        check_known_arguments("job run", unknown, [f.name for f in fields(cls)][2:])  # after the two ids
+        populate = validate_flag(populate_default_arguments, "populate_default_arguments")
         return cls(
             job_id=validate_id(job_id, "job_id", resource="jobs"),
             sample_id=validate_id(sample_id, "sample_id", resource="samples"),
             job_args=validate_job_args(job_args),
             dependencies=validate_dependencies(dependencies),
             description=validate_description(description),
-            populate_default_arguments=populate_default_arguments,
+            populate_default_arguments=populate,
         )
 
     def body(self) -> dict[str, Any]:

@@ -13,42 +13,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_onecodex.api.ids import API_PREFIX, id_from_uri, validate_id
-from airflow_provider_onecodex.api.metadata_values import check_enumerated
+from airflow_provider_onecodex.api.metadata_values import METADATA_RULES, READ_ONLY_FIELDS, check_values
 from airflow_provider_onecodex.api.ops import ApiCall, Op
+from airflow_provider_onecodex.api.resources import validate_flag
 
 # PATCH /metadata/{id}: every field but "$uri", "sample" and "updated_at" (API reference §8.6)
-METADATA_FIELDS = frozenset(
-    {
-        "custom",
-        "date_collected",
-        "date_sequenced",
-        "description",
-        "external_sample_id",
-        "library_type",
-        "location_lat",
-        "location_lon",
-        "location_string",
-        "name",
-        "platform",
-        "sample_type",
-        "starred",
-    }
-)
-READ_ONLY_METADATA_FIELDS = ("$uri", "sample", "updated_at")
-_CUSTOM_SCALARS = (str, int, float, bool, type(None))
+METADATA_FIELDS = frozenset(METADATA_RULES)
 
 
 def validate_metadata_fields(fields: object, name: str = "fields") -> dict[str, Any]:
     """The fields of a metadata PATCH, checked: a non-empty dict of known, writable fields.
 
-    ``custom`` must be a flat object whose values are strings, numbers, booleans or null.
-    Templated fields render to text: the JSON text of an object is accepted.
+    Each value is checked against its field's rule (null passes), as One Codex would with a 400:
+    see :data:`~airflow_provider_onecodex.api.metadata_values.METADATA_RULES` (``custom``: a flat
+    object whose values are strings, numbers, booleans or null). Templated fields render to text:
+    the JSON text of an object is accepted.
 
-    :raises TypeError: not a dict (nor its JSON text), a non-flat ``custom``, or values that are
-        not JSON-serializable.
+    :raises TypeError: not a dict (nor its JSON text), a non-flat ``custom``, or a value of the
+        wrong type (``{"name": 5}``, ``{"starred": "yes"}``).
     :raises ValueError: empty; ``sample``, ``$uri`` or ``updated_at`` (read-only: the API answers
-        400); an unknown field (the message lists the known ones); ``platform``, ``library_type``
-        or ``sample_type`` outside One Codex's values (``api/metadata_values.py``).
+        400); an unknown field (the message lists the known ones); a value outside its
+        enumeration, length limit or range, a date that is not a date-time (the message names
+        the field and the rule), or an infinite ``custom`` number.
     """
     if isinstance(fields, str):
         try:
@@ -59,33 +45,22 @@ def validate_metadata_fields(fields: object, name: str = "fields") -> dict[str, 
         raise TypeError(f"{name} must be a dict of metadata fields, got {fields!r}")
     if not fields:
         raise ValueError(f"{name} must name at least one metadata field to change")
-    read_only = [k for k in fields if k in READ_ONLY_METADATA_FIELDS]
+    read_only = [k for k in fields if k in READ_ONLY_FIELDS]
     if read_only:
         raise ValueError(
-            f"{name} must not include {read_only}: {', '.join(READ_ONLY_METADATA_FIELDS)} are read-only "
+            f"{name} must not include {read_only}: {', '.join(READ_ONLY_FIELDS)} are read-only "
             "(One Codex answers 400)"
         )
     unknown = sorted(str(k) for k in fields if k not in METADATA_FIELDS)
     if unknown:
         raise ValueError(f"{name} has unknown metadata fields {unknown}; known: {sorted(METADATA_FIELDS)}")
-    check_enumerated(fields, name)
-    custom = fields.get("custom")
-    if "custom" in fields and custom is not None:
-        if not isinstance(custom, Mapping):
-            raise TypeError(f"{name}['custom'] must be a flat dict, got {custom!r}")
-        nested = {k: v for k, v in custom.items() if not isinstance(v, _CUSTOM_SCALARS)}
-        if nested or not all(isinstance(k, str) and k for k in custom):
-            raise TypeError(
-                f"{name}['custom'] must map non-empty names to strings, numbers, booleans or null, "
-                f"got {dict(nested) or list(custom)!r}"
-            )
+    check_values(fields, name)
+    body = {k: (dict(v) if k == "custom" and v is not None else v) for k, v in fields.items()}
     try:
-        json.dumps(fields, allow_nan=False)  # NaN/Infinity are not JSON: the API could not read them
+        json.dumps(body, allow_nan=False)  # NaN/Infinity are not JSON: the API could not read them
     except ValueError as exc:
         raise ValueError(f"{name} must hold finite numbers only: {exc}") from None
-    except TypeError as exc:
-        raise TypeError(f"{name} must be JSON-serializable: {exc}") from None
-    return {k: (dict(v) if k == "custom" and v is not None else v) for k, v in fields.items()}
+    return body
 
 
 def merge_custom(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,11 +114,12 @@ def update_metadata(
     :param fields: e.g. ``{"custom": {"qc_verdict": "pass"}, "starred": True}`` (or its JSON text).
     :param merge_custom: ``custom`` keys are merged over the current ones (one extra GET), so keys
         not named stay; ``False`` replaces ``custom`` as a whole.
-    :raises TypeError, ValueError: see :func:`validate_metadata_fields`; a bad ``metadata_id``.
+    :raises TypeError, ValueError: see :func:`validate_metadata_fields`; a bad ``metadata_id``;
+        ``merge_custom`` not ``True``/``False``.
     """
     ident = validate_id(metadata_id, "metadata_id", resource="metadata")
     body = validate_metadata_fields(fields)
-    return (yield from _patch(ident, body, merge_custom))
+    return (yield from _patch(ident, body, validate_flag(merge_custom, "merge_custom")))
 
 
 def update_sample_metadata(
@@ -152,5 +128,6 @@ def update_sample_metadata(
     """:func:`update_metadata` of a sample's metadata record (found through the sample)."""
     ident = validate_id(sample_id, "sample_id", resource="samples")
     body = validate_metadata_fields(fields)
+    merge = validate_flag(merge_custom, "merge_custom")
     sample = yield ApiCall("GET", f"{API_PREFIX}/samples/{ident}")
-    return (yield from _patch(metadata_id_of(sample, ident), body, merge_custom))
+    return (yield from _patch(metadata_id_of(sample, ident), body, merge))

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -99,6 +99,15 @@ class Listing:
 
         for name, value in validate_listing(self).items():
             object.__setattr__(self, name, value)
+
+    @classmethod
+    def of(cls, resource: str, **listing: Any) -> Listing:
+        """``Listing(resource, **listing)`` for arguments a user passed: an unknown one raises
+        ``TypeError`` naming it and the arguments a listing takes."""
+        from airflow_provider_onecodex.api.resources import check_known_arguments
+
+        check_known_arguments("listing", listing, [f.name for f in fields(cls) if f.name != "resource"])
+        return cls(resource, **listing)
 
     @property
     def path(self) -> str:
@@ -211,8 +220,11 @@ def get_record(resource: str, record_id: object, *, name: str | None = None) -> 
 
 
 def list_records(resource: str, **listing: Any) -> Op[list[dict[str, Any]]]:
-    """``GET /api/v1/<resource>``, every page: the arguments of :class:`Listing`."""
-    records: list[dict[str, Any]] = yield Listing(resource, **listing)
+    """``GET /api/v1/<resource>``, every page: the arguments of :class:`Listing`.
+
+    :raises TypeError, ValueError: an unknown argument, or a bad value (before any request).
+    """
+    records: list[dict[str, Any]] = yield Listing.of(resource, **listing)
     return records
 
 

@@ -7,7 +7,7 @@ Routes and filter grammar: One Codex API reference, "Filtering (where) and sorti
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # Routes that list analyses: one analysis id is visible on /analyses and on its typed route.
@@ -63,6 +63,31 @@ def validate_resource(value: object, name: str = "resource", *, analyses_only: b
     if value not in known:
         raise ValueError(f"{name} must be one of {sorted(known)}, got {value!r}")
     return value
+
+
+def validate_flag(value: object, name: str) -> bool:
+    """``value`` if it is ``True`` or ``False``: a flag never takes a truthy stand-in (``"false"``
+    is a non-empty string, so it would read as true).
+
+    :raises TypeError: anything else, naming ``name`` and the value.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_known_arguments(what: str, given: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse keyword arguments an operation does not take, naming them with the ones it does
+    (rather than an internal class's "unexpected keyword argument").
+
+    :raises TypeError: e.g. ``unknown listing argument 'fooo' (expected one of: where, sort...)``.
+    """
+    expected = list(known)
+    unknown = [name for name in given if name not in expected]
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise TypeError(f"unknown {what} argument{plural} {names} (expected one of: {', '.join(expected)})")
 
 
 def _json_object(value: object, name: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,16 +20,20 @@ from airflow_provider_onecodex.api.ops import ApiCall, Listing, Op
 log = logging.getLogger(__name__)
 
 TAG_NAME_MAX = 30
+# control characters and line/paragraph separators: a tag is one line of visible text
+_CONTROL = frozenset({"Cc", "Zl", "Zp"})
 
 
 def validate_tag_names(tags: object, name: str = "tags", *, allow_empty: bool = False) -> list[str]:
-    """Tag names: a list of non-empty strings of at most 30 characters; duplicates dropped, order kept.
+    """Tag names: a list of non-empty strings of at most 30 characters, without control characters
+    (tab, newline...); surrounding spaces are stripped, duplicates dropped, order kept.
 
     A single string is refused (it would be read as a list of letters); the JSON text of a list is
     accepted, as templated fields render to text.
 
     :raises TypeError: not a list/tuple of strings.
-    :raises ValueError: empty list (unless ``allow_empty``), blank or over-long names.
+    :raises ValueError: empty list (unless ``allow_empty``), blank or over-long names, names with
+        control characters (naming the tag).
     """
     if isinstance(tags, str) and tags.strip().startswith("["):
         try:
@@ -46,6 +51,8 @@ def validate_tag_names(tags: object, name: str = "tags", *, allow_empty: bool = 
         text = tag.strip()
         if not text or len(text) > TAG_NAME_MAX:
             raise ValueError(f"{name}[{i}] must be 1 to {TAG_NAME_MAX} characters, got {tag!r}")
+        if any(unicodedata.category(c) in _CONTROL for c in text):
+            raise ValueError(f"{name}[{i}] must not hold control characters (tab, newline...), got {tag!r}")
         out[text] = None
     return list(out)
 

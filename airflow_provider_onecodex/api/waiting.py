@@ -29,6 +29,7 @@ from airflow_provider_onecodex.api.resources import (
     id_arg_name,
     sample_where,
     uri_in_where,
+    validate_flag,
     validate_resource,
 )
 from airflow_provider_onecodex.api.status import AnalysisState, completion_of
@@ -137,8 +138,7 @@ class WaitSpec:
             raise ValueError(f"spec['resource'] is missing: {dict(data)!r}")
         resource = validate_resource(data["resource"], "spec['resource']", analyses_only=True)
         ids, single, sample_id = data.get("ids") or (), data.get("single", False), data.get("sample_id")
-        if not isinstance(single, bool):
-            raise TypeError(f"spec['single'] must be true or false, got {single!r}")
+        validate_flag(single, "spec['single']")
         if isinstance(ids, tuple):
             ids = list(ids)
         policy = data.get("failure_policy", "fail_fast")

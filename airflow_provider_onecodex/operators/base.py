@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_onecodex.api.ids import is_literal
+from airflow_provider_onecodex.api.resources import validate_flag
 from airflow_provider_onecodex.api.results import DEFAULT_XCOM_MAX_BYTES, validate_xcom_max_bytes
 
 if TYPE_CHECKING:
@@ -38,9 +39,7 @@ def checked_if_literal(value: T, check: Callable[..., object], *args: Any, **kwa
 def check_flag(value: object, name: str) -> bool:
     """``value`` if it is ``True`` or ``False``; for arguments that are not templated, so checked
     when the DAG is parsed. :raises TypeError: naming ``name`` and the value."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
+    return validate_flag(value, name)
 
 
 def _fails_fast(execute: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,11 +1,12 @@
 """What ``PATCH /api/v1/metadata/{id}`` and ``PATCH /api/v1/samples/{id}`` accept (API reference
 §8.5, §8.6; OpenAPI ``MetadataPatchSchema`` and ``SampleUpdateSchema``).
 
-The enumerations of ``platform``, ``library_type`` and ``sample_type`` are data, defined once in
+The metadata field rules (types, length limits, latitude/longitude ranges, date-times, the
+enumerations of ``platform``, ``library_type`` and ``sample_type``) are data, defined once in
 :mod:`airflow_provider_onecodex.api.metadata_values` for the provider and the simulator alike; the
-OpenAPI conformance test (``tests/testing/test_openapi_conformance.py``) checks that definition
-against the OpenAPI file's ``SequencingPlatform``, ``SequencingLibraryType`` and
-``SequencingSampleType``, so a mistake there is still caught.
+checks here are the simulator's own. The OpenAPI conformance test
+(``tests/testing/test_openapi_conformance.py``) checks that data against the OpenAPI file's
+``MetadataPatchSchema``, so a mistake there is still caught.
 """
 
 from __future__ import annotations
@@ -13,26 +14,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_onecodex.api.metadata_values import METADATA_ENUMS
+from airflow_provider_onecodex.api.metadata_values import CUSTOM_VALUES, METADATA_RULES, READ_ONLY_FIELDS
 from airflow_provider_onecodex.testing.errors import InvalidChange
 
 SAMPLE_PATCH_FIELDS = ("tags", "project", "visibility")
 VISIBILITIES = ("public", "shared", "private", "importing", "awaiting data")
 
-_STRINGS = {
-    "name": 255,
-    "description": None,
-    "external_sample_id": 60,
-    "location_string": 255,
-    "platform": None,
-    "library_type": None,
-    "sample_type": None,
-}
 #: refused with 400 (``sample`` "will 400"; ``$uri``/``updated_at`` are the server's)
-READ_ONLY = ("$uri", "sample", "updated_at")
-KNOWN = frozenset(
-    {*_STRINGS, "location_lat", "location_lon", "date_collected", "date_sequenced", "starred", "custom"}
-)
+READ_ONLY = READ_ONLY_FIELDS
+KNOWN = frozenset(METADATA_RULES)
 
 
 def check_metadata_value(name: str, value: Any) -> Any:
@@ -43,43 +33,34 @@ def check_metadata_value(name: str, value: Any) -> Any:
     """
     if name in READ_ONLY:
         raise InvalidChange(f"{name!r} cannot be changed")
-    if name in _STRINGS:
-        limit = _STRINGS[name]
-        if value is not None and not isinstance(value, str):
-            raise InvalidChange(f"{name!r} must be a string or null")
-        if limit is not None and value is not None and len(value) > limit:
-            raise InvalidChange(f"{name!r} is longer than {limit} characters")
-        if name in METADATA_ENUMS and value is not None and value not in METADATA_ENUMS[name]:
-            raise InvalidChange(f"{name!r} must be one of {list(METADATA_ENUMS[name])}")
-        return value
-    if name in ("location_lat", "location_lon"):
-        bound = 90 if name == "location_lat" else 180
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > bound:
-            raise InvalidChange(f"{name!r} must be a number between -{bound} and {bound}")
-        return value
-    if name in ("date_collected", "date_sequenced"):
-        if value is None:
-            return None
+    rule = METADATA_RULES.get(name)
+    if rule is None:
+        raise InvalidChange(f"unknown metadata field {name!r}")
+    if value is None:
+        return ... if name == "starred" else None
+    if rule.type == "string":
         if not isinstance(value, str):
-            raise InvalidChange(f"{name!r} must be an RFC 3339 date-time")
-        try:
-            datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-        except ValueError:
-            raise InvalidChange(f"{name!r} must be an RFC 3339 date-time") from None
+            raise InvalidChange(f"{name!r} must be a string or null")
+        if rule.max_length is not None and len(value) > rule.max_length:
+            raise InvalidChange(f"{name!r} is longer than {rule.max_length} characters")
+        if rule.enum is not None and value not in rule.enum:
+            raise InvalidChange(f"{name!r} must be one of {list(rule.enum)}")
+        if rule.format == "date-time":
+            try:
+                datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+            except ValueError:
+                raise InvalidChange(f"{name!r} must be an RFC 3339 date-time") from None
         return value
-    if name == "starred":
-        if value is None:
-            return ...
+    if rule.type == "number":
+        low, high = rule.minimum, rule.maximum
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or (low is not None and not value >= low) or (high is not None and not value <= high):
+            raise InvalidChange(f"{name!r} must be a number between {low} and {high}")
+        return value
+    if rule.type == "boolean":
         if not isinstance(value, bool):
-            raise InvalidChange("'starred' must be a boolean or null")
+            raise InvalidChange(f"{name!r} must be a boolean or null")
         return value
-    if name == "custom":
-        if value is None:
-            return None
-        scalars = (str, int, float, bool, type(None))
-        if not isinstance(value, dict) or not all(isinstance(v, scalars) for v in value.values()):
-            raise InvalidChange("'custom' must be a flat object of strings, numbers, booleans or null")
-        return dict(value)
-    raise InvalidChange(f"unknown metadata field {name!r}")
+    if not isinstance(value, dict) or not all(isinstance(v, CUSTOM_VALUES) for v in value.values()):
+        raise InvalidChange(f"{name!r} must be a flat object of strings, numbers, booleans or null")
+    return dict(value)

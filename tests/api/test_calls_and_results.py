@@ -84,7 +84,8 @@ def test_metadata_patch_refuses_read_only_fields(field):
         ({"custom": ["qc"]}, TypeError, "must be a flat dict"),
         ("not json", ValueError, "must be a JSON object"),
         (["name"], TypeError, "must be a dict of metadata fields"),
-        ({"name": {1, 2}}, TypeError, "JSON-serializable"),
+        ({"name": {1, 2}}, TypeError, r"fields\['name'\] must be a string"),
+        ({"custom": {"ratio": float("inf")}}, ValueError, "finite numbers only"),
     ],
 )
 def test_metadata_fields_are_checked(fields, error, message):

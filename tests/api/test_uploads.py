@@ -125,7 +125,7 @@ def test_request_checks_metadata_tags_and_ids():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"metadata": {"custom": {"a": {"b": 1}}}}, TypeError, r"metadata\['custom'\] must map"),
+        ({"metadata": {"custom": {"a": {"b": 1}}}}, TypeError, r"metadata\['custom'\] must be a flat dict"),
         ({"metadata": {"colour": "red"}}, ValueError, "unknown metadata fields"),
         ({"tags": "lab"}, TypeError, "tags must be a list"),
         ({"tags": ["x" * 31]}, ValueError, "1 to 30 characters"),

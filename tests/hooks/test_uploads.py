@@ -189,7 +189,7 @@ def _bad_inputs(tmp_path):
         "nested custom": (
             {"source": ok, "metadata": {"custom": {"qc": {"reads": 1}}}},
             TypeError,
-            r"metadata\['custom'\] must map",
+            r"metadata\['custom'\] must be a flat dict",
         ),
         "missing file": ({"source": tmp_path / "nope.fastq"}, ValueError, "does not exist"),
         "bad tags": ({"source": ok, "tags": "lab"}, TypeError, "tags must be a list"),

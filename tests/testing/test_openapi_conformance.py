@@ -26,7 +26,7 @@ import pytest
 import requests
 from starlette.routing import Route
 
-from airflow_provider_onecodex.api.metadata_values import METADATA_ENUMS
+from airflow_provider_onecodex.api.metadata_values import METADATA_RULES, FieldRule
 from airflow_provider_onecodex.testing.app import create_app
 from airflow_provider_onecodex.testing.jobs import add_job
 from airflow_provider_onecodex.testing.registry import ANALYSIS_ROUTES, RESOURCES
@@ -235,19 +235,31 @@ def test_each_erratum_is_shown_by_its_recorded_body(erratum, openapi):
     assert erratum.shows(), f"{erratum.cites} does not show: {erratum.why}"
 
 
-def test_metadata_enumerations_are_the_openapi_files(openapi):
+def _rule_in_the_file(prop: dict[str, Any]) -> FieldRule:
+    """A metadata PATCH property of the OpenAPI file as a :class:`FieldRule`: its non-null branch's
+    type, ``maxLength`` (or the description's "Up to N characters"), bounds, format and enum."""
+    (branch,) = [b for b in prop["anyOf"] if b.get("type") != "null"]
+    limit = re.search(r"Up to (\d+) characters", prop.get("description", ""))
+    return FieldRule(
+        branch["type"],
+        max_length=branch.get("maxLength", int(limit.group(1)) if limit else None),
+        minimum=branch.get("minimum"),
+        maximum=branch.get("maximum"),
+        format=branch.get("format"),
+        enum=tuple(branch["enum"]) if "enum" in branch else None,
+    )
+
+
+def test_metadata_rules_are_the_openapi_files(openapi):
     patch = openapi["paths"]["/api/v1/metadata/{id}"]["patch"]["requestBody"]["content"]["application/json"]
     properties = patch["schema"]["properties"]
-    titles = {
-        "platform": "SequencingPlatform",
-        "library_type": "SequencingLibraryType",
-        "sample_type": "SequencingSampleType",
-    }
-    assert set(METADATA_ENUMS) == set(titles)
-    for name, values in METADATA_ENUMS.items():
-        (enum,) = [b["enum"] for b in properties[name]["anyOf"] if b.get("title") == titles[name]]
+    assert set(METADATA_RULES) == set(properties)
+    for name, prop in properties.items():
         # the one definition, which the provider and the simulator both use, against the file
-        assert list(values) == enum, name
+        assert METADATA_RULES[name] == _rule_in_the_file(prop), name
+        assert {"type": "null"} in prop["anyOf"], f"{name}: null is not allowed"
+    enums = {name: rule.enum for name, rule in METADATA_RULES.items() if rule.enum}
+    assert set(enums) == {"platform", "library_type", "sample_type"}
 
 
 #: fields the simulator serves beyond the recorded bodies, and why (the recordings are older or
