@@ -122,6 +122,9 @@ def test_merge_custom_keeps_other_keys_and_leaves_other_fields_alone():
         (["ok", ""], ValueError, r"tags\[1\] must be 1 to 30 characters"),
         (["x" * 31], ValueError, "1 to 30 characters"),
         ([7], TypeError, r"tags\[0\] must be a tag name"),
+        (["ok", "a\nb"], ValueError, r"tags\[1\] must not hold control characters .* got 'a\\nb'"),
+        (["qc\tpass"], ValueError, r"tags\[0\] must not hold control characters .* got 'qc\\tpass'"),
+        (["a\u2028b"], ValueError, r"tags\[0\] must not hold control characters"),
     ],
 )
 def test_tag_names_are_checked(tags, error, message):
@@ -132,6 +135,7 @@ def test_tag_names_are_checked(tags, error, message):
 def test_tag_names_dedupe_and_accept_json_text():
     assert tag_ops.validate_tag_names('["a", " b ", "a"]') == ["a", "b"]
     assert tag_ops.validate_tag_names([], allow_empty=True) == []
+    assert tag_ops.validate_tag_names(["qc pass\n", "Ünïcode ✓"]) == ["qc pass", "Ünïcode ✓"]
 
 
 def _tag(i: str, name: str) -> dict[str, str]:

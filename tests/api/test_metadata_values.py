@@ -13,23 +13,43 @@ METADATA_ID = "3e7a000000000001"  # the demo scenario's metadata record of sampl
 
 #: (change, error, message): each breaks one rule of its field
 BAD = [
-    ({"location_lat": 200}, ValueError, r"fields\['location_lat'\] must be a number from -90 to 90 or null, got 200"),
+    (
+        {"location_lat": 200},
+        ValueError,
+        r"fields\['location_lat'\] must be a number from -90 to 90 or null, got 200",
+    ),
     ({"location_lon": -180.5}, ValueError, r"fields\['location_lon'\] must be a number from -180 to 180"),
     ({"location_lat": "north"}, TypeError, r"fields\['location_lat'\] must be a number .* got 'north'"),
     ({"location_lat": True}, TypeError, r"fields\['location_lat'\] must be a number .* got True"),
-    ({"date_collected": "yesterday"}, ValueError, r"fields\['date_collected'\] must be an RFC 3339 date-time"),
+    (
+        {"date_collected": "yesterday"},
+        ValueError,
+        r"fields\['date_collected'\] must be an RFC 3339 date-time",
+    ),
     ({"date_sequenced": 20260401}, TypeError, r"fields\['date_sequenced'\] must be an RFC 3339 date-time"),
     ({"starred": "yes"}, TypeError, r"fields\['starred'\] must be True or False \(or null\), got 'yes'"),
     ({"starred": 1}, TypeError, r"fields\['starred'\] must be True or False"),
     ({"name": 5}, TypeError, r"fields\['name'\] must be a string of at most 255 characters or null, got 5"),
-    ({"name": "n" * 256}, ValueError, r"fields\['name'\] must be a string of at most 255 .* got 256 characters"),
-    ({"external_sample_id": "x" * 100}, ValueError, r"fields\['external_sample_id'\] .* at most 60 .* got 100"),
+    (
+        {"name": "n" * 256},
+        ValueError,
+        r"fields\['name'\] must be a string of at most 255 .* got 256 characters",
+    ),
+    (
+        {"external_sample_id": "x" * 100},
+        ValueError,
+        r"fields\['external_sample_id'\] .* at most 60 .* got 100",
+    ),
     ({"location_string": "s" * 256}, ValueError, r"fields\['location_string'\] .* at most 255 characters"),
     ({"description": ["a"]}, TypeError, r"fields\['description'\] must be a string or null, got \['a'\]"),
     ({"platform": "Illumina NextSeq 2000"}, ValueError, r"fields\['platform'\] must be one of \['454 seq"),
     ({"library_type": "RNA-Seq"}, ValueError, r"fields\['library_type'\] must be one of \['WGS', "),
     ({"sample_type": 7}, ValueError, r"fields\['sample_type'\] must be one of \['Isolate', .* got 7"),
-    ({"custom": {"nested": {"a": 1}}}, TypeError, r"fields\['custom'\] must be a flat dict .* got \{'nested'"),
+    (
+        {"custom": {"nested": {"a": 1}}},
+        TypeError,
+        r"fields\['custom'\] must be a flat dict .* got \{'nested'",
+    ),
 ]
 #: changes at the edges of the rules, which One Codex takes
 GOOD = [
@@ -50,7 +70,9 @@ def test_values_breaking_a_rule_are_refused_naming_the_field_and_the_rule(fields
 
 
 def test_nan_is_in_no_range():
-    with pytest.raises(ValueError, match=r"fields\['location_lat'\] must be a number from -90 to 90 .* got nan"):
+    with pytest.raises(
+        ValueError, match=r"fields\['location_lat'\] must be a number from -90 to 90 .* got nan"
+    ):
         validate_metadata_fields({"location_lat": float("nan")})
 
 
