@@ -61,7 +61,7 @@ def analysis_where(
     """
     clause = sample_where(sample_id, tax_id, where)
     if analysis_type is not None:
-        if analysis_type not in ANALYSIS_TYPES:
+        if not isinstance(analysis_type, str) or analysis_type not in ANALYSIS_TYPES:
             raise ValueError(f"analysis_type must be one of {sorted(ANALYSIS_TYPES)}, got {analysis_type!r}")
         clause = {**(clause or {}), "analysis_type": analysis_type}
     return clause

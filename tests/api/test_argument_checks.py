@@ -124,12 +124,18 @@ def test_sample_listing_where_takes_each_filter_on_its_route():
         (
             "alignments",
             {"analysis_type": "alignment"},
-            r"^analysis_type filters /api/v1/analyses only, not resource='alignments' .* list 'analyses' with "
+            r"^analysis_type filters /api/v1/analyses only, not resource='alignments' .* "
+            r"list 'analyses' with "
             r"analysis_type='alignment', or drop it$",
         ),
         ("classifications", {"analysis_type": "classification"}, r"not resource='classifications'"),
         ("analyses", {"tax_id": "1280"}, r"^tax_id filters /api/v1/alignments only, not resource='analyses'"),
         ("analyses", {"analysis_type": "alignments"}, r"^analysis_type must be one of \['alignment', "),
+        (
+            "analyses",
+            {"analysis_type": ["alignment"]},
+            r"^analysis_type must be one of .* got \['alignment'\]$",
+        ),
         ("alignment", {}, r"^resource must be one of"),
     ],
 )

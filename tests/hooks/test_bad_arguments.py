@@ -49,7 +49,8 @@ CASES = {
     "external_sample_id too long": (
         lambda h: h.update_sample_metadata(SAMPLE, fields={"external_sample_id": "x" * 100}),
         ValueError,
-        r"fields\['external_sample_id'\] must be a string of at most 60 characters or null, got 100 characters",
+        r"fields\['external_sample_id'\] must be a string of at most 60 characters or null, "
+        r"got 100 characters",
     ),
     "merge_custom as text": (
         lambda h: h.update_metadata(METADATA, fields={"custom": {"qc": "pass"}}, merge_custom="false"),
