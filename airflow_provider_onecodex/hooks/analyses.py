@@ -48,9 +48,8 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
 
     def iter_alignments(self, sample_id: str | None = None, **listing: Any) -> Iterator[r.Alignment]:
         """Lazily ``GET /api/v1/alignments``, optionally of one sample and reference ``tax_id=``."""
-        where = analyses.analysis_where(
-            sample_id, listing.pop("where", None), tax_id=listing.pop("tax_id", None)
-        )
+        filters = {k: listing.pop(k, None) for k in ("where", "analysis_type", "tax_id")}
+        where = analyses.sample_listing_where("alignments", sample_id, **filters)
         return cast(Iterator[r.Alignment], self.iter_records("alignments", where=where, **listing))
 
     def run_job(self, job_id: str, sample_id: str, **run: Any) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args
 from airflow.sdk import BaseHook
 
 from airflow_provider_onecodex.api import ops
-from airflow_provider_onecodex.api.analyses import analysis_where, get_sub
+from airflow_provider_onecodex.api.analyses import get_sub, sample_listing_where
 from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.config import ClientConfig
 from airflow_provider_onecodex.api.downloads import url_secrets
@@ -171,7 +171,9 @@ class OneCodexBaseHook(OneCodexConnection):
     ) -> list[dict[str, Any]]:
         """:meth:`list_records` filtered by ``sample_id``, ``tax_id`` and ``analysis_type`` when given."""
         filters = {k: listing.pop(k, None) for k in ("where", "analysis_type", "tax_id")}
-        return self.list_records(resource, where=analysis_where(sample_id, **filters), **listing)
+        return self.list_records(
+            resource, where=sample_listing_where(resource, sample_id, **filters), **listing
+        )
 
     def iter_records(self, resource: str, **listing: Any) -> Iterator[dict[str, Any]]:
         """:meth:`list_records`, lazily: stopping the iteration stops the requests."""

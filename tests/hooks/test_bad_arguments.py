@@ -121,6 +121,21 @@ CASES = {
         TypeError,
         r"^populate_default_arguments must be True or False, got 'False'$",
     ),
+    "analysis_type on a typed route": (
+        lambda h: h.list_alignments(sample_id=SAMPLE, analysis_type="alignment"),
+        ValueError,
+        r"analysis_type filters /api/v1/analyses only, not resource='alignments'",
+    ),
+    "tax_id on all analyses": (
+        lambda h: h.list_analyses(tax_id="1280"),
+        ValueError,
+        r"tax_id filters /api/v1/alignments only, not resource='analyses'",
+    ),
+    "analysis_type on a lazy listing": (
+        lambda h: list(h.iter_alignments(analysis_type="alignment")),
+        ValueError,
+        r"analysis_type filters /api/v1/analyses only",
+    ),
 }
 
 
@@ -140,3 +155,10 @@ def test_good_flags_and_tags_still_work(hook, onecodex_simulator):
     tagged = hook.tag_sample(SAMPLE, tags=["qc pass"])
     names = [hook.get_tag(t["$ref"].rsplit("/", 1)[1])["name"] for t in tagged["tags"]]
     assert "qc pass" in names
+
+
+def test_each_filter_on_its_own_route_still_works(hook, onecodex_simulator):
+    alignments = hook.list_analyses(sample_id=SAMPLE, analysis_type="alignment")
+    assert alignments and {a["analysis_type"] for a in alignments} == {"alignment"}
+    by_reference = hook.list_alignments(sample_id=SAMPLE, tax_id="1280")
+    assert by_reference and {a["tax_id"] for a in by_reference} == {"1280"}
