@@ -22,20 +22,23 @@ timestamp before which every record is settled, plus ``seen``, the ids created a
   ``max_records`` advances the mark only to its last record and the next poll goes on from there.
 
 What fires and the payloads sent are in :mod:`.news`; event watches (``/api/v1/events``, no
-time to mark) in :mod:`.events`.
+time to mark) in :mod:`.events`. What a failed poll means for the watch: :func:`after_failure`.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow_provider_onecodex.api.errors import MalformedRecordError
+from airflow_provider_onecodex.api.errors import MalformedRecordError, OneCodexError
 from airflow_provider_onecodex.api.news import Verdict, slim_record
 from airflow_provider_onecodex.api.ops import Listing, Op
+from airflow_provider_onecodex.api.progress import WaitProgress, advance
 from airflow_provider_onecodex.api.records import parse_timestamp
+from airflow_provider_onecodex.api.waiting import error_outcome
 
 #: records per poll before the listing is cut (the next poll continues from the last one)
 MAX_RECORDS_PER_POLL = 10_000
@@ -46,6 +49,9 @@ DEFAULT_MAX_WAIT = 3 * 24 * 3600.0
 LATE_WINDOW = 120.0
 #: longest pause between polls after errors in a row, seconds
 MAX_ERROR_DELAY = 900.0
+#: configuration failures (401/402/403, connection refused, name not resolved, TLS) in a row that
+#: stop a watch One Codex has answered before (the waits' default ``max_consecutive_failures``)
+MAX_CONSECUTIVE_FAILURES = 10
 #: ``Mark.since`` of an event watch once it has listed events (events have no time to mark)
 EVENT_MARK = "listed"
 
@@ -276,3 +282,57 @@ def error_delay(poll_interval: float, failures_in_a_row: int, retry_after: float
     factor = 2.0 ** min(failures_in_a_row - 1, 3)
     backoff = min(poll_interval * factor, max(MAX_ERROR_DELAY, poll_interval))
     return max(backoff, float(retry_after or 0.0))
+
+
+@dataclass(frozen=True)
+class FailedPoll:
+    """What a failed poll means for a watch (:func:`after_failure`).
+
+    :ivar stop: the watch cannot go on (the connection is wrong): end it with the error.
+    :ivar delay: seconds before the next poll (``0.0`` when ``stop``).
+    :ivar message: what happened, for the log line (never the key).
+    """
+
+    stop: bool
+    delay: float
+    message: str
+
+
+def after_failure(
+    progress: WaitProgress,
+    error: OneCodexError,
+    *,
+    poll_interval: float,
+    now: float,
+    max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES,
+) -> FailedPoll:
+    """The waits' rule (:func:`~airflow_provider_onecodex.api.progress.advance`) for a watch's failed
+    poll; updates ``progress`` (start a watch with ``WaitProgress()``, and after every answered poll
+    use ``WaitProgress(reached=True)``).
+
+    - A configuration failure before One Codex ever answered this watch means the connection is
+      wrong: 401/402/403 stop it at once, a refused connection, an unknown host name or a TLS error
+      once ``NEVER_REACHED_GRACE`` (60 s) has passed.
+    - After an answer the same failures are an outage (an API key rotation caught between revoking
+      the old key and updating the connection, a restart): the watch backs off and stops only after
+      ``max_consecutive_failures`` failed polls in a row.
+    - Other transient errors (429, 5xx, timeouts, resets, unreadable answers) never stop a watch: it
+      outlives outages, backing off (:func:`error_delay`, at least the server's ``Retry-After``).
+    - Anything else (400, a 404 on a route every One Codex has, a malformed record) stops it.
+
+    :param now: seconds on any steady clock (e.g. ``time.monotonic()``).
+    """
+    outcome = error_outcome(error)
+    config = bool(outcome.get("config"))
+    limit = max_consecutive_failures if config else sys.maxsize  # outages alone never end a watch
+    decided = advance(progress, outcome, now=now, poll_interval=poll_interval, max_consecutive_failures=limit)
+    if decided["status"] == "failed":
+        return FailedPoll(True, 0.0, decided["message"])
+    message = decided["message"]
+    if config and progress.reached:
+        message += (
+            f" (an authentication or configuration failure after earlier answers: failure"
+            f" {progress.failures} of {max_consecutive_failures} in a row before the watch stops)"
+        )
+    delay = error_delay(poll_interval, max(progress.failures, 1), outcome.get("retry_after"))
+    return FailedPoll(False, delay, message)

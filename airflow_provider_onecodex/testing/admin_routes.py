@@ -48,6 +48,21 @@ def router(state: SimulatorState) -> APIRouter:
         state.faults.clear()
         return {"rules": []}
 
+    @router.post("/api_key")
+    async def set_api_key(request: Request) -> dict[str, Any]:
+        """``{"api_key": "<32 characters>"}``: the key every later request needs (a rotation: the
+        old key gets 401 from now on); a reset brings back the key the simulator started with."""
+        body = await json_body(request)
+        key = body.pop("api_key", None)
+        try:
+            _no_extra(body)
+            if not isinstance(key, str) or len(key) != 32:
+                raise ValueError("'api_key' must be a 32-character string")
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
+        state.api_key = key
+        return {"message": "API key replaced: requests with the old key now get 401"}
+
     @router.get("/stats")
     async def stats() -> dict[str, Any]:
         return state.stats()

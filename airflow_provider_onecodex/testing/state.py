@@ -86,6 +86,7 @@ class SimulatorState(WritesMixin, FilesMixin):
         sc = copy.deepcopy(self._scenario)
         self.name = sc.name
         self.api_key = api_key or sc.api_key
+        self._start_api_key = self.api_key  # what reset() brings back after POST /_sim/api_key
         self._clock: rec.Clock = clock or time.monotonic
         self._lock = threading.RLock()
         self.restart_clock()
@@ -123,14 +124,15 @@ class SimulatorState(WritesMixin, FilesMixin):
         clock: rec.Clock | None = None,
     ) -> None:
         """Back to a scenario's records (default: the one this state was built from), with no
-        fault rules, an empty request log and a restarted clock; the API key and ``base_url`` stay.
+        fault rules, an empty request log and a restarted clock; the API key the state was built
+        with (a key set since, by ``POST /_sim/api_key`` or directly, is undone) and ``base_url`` stay.
 
         A running server keeps serving this same object, so tests share one server and reset it.
         """
         with self._lock:
             fresh = SimulatorState(
                 self._scenario if scenario is None else scenario,
-                api_key=self.api_key,
+                api_key=self._start_api_key,
                 clock=clock or self._clock,
             )
             faults, log, base_url, s3 = self.faults, self.log, self.base_url, self.s3

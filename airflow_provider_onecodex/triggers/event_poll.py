@@ -1,8 +1,10 @@
 """The poll loop behind the One Codex event triggers (one per shared stream, or per trigger on 3.2).
 
 :func:`poll` lists one route once per interval from the oldest mark among the subscribers of its
-stream (:data:`DEMAND`), backs off on transient errors and ends the watch on permanent ones
-(:func:`stop`), remembering them so that a re-created watcher waits (:data:`AUTH_COOLDOWN`).
+stream (:data:`DEMAND`). What a failed poll means is the waits' rule
+(:func:`~airflow_provider_onecodex.api.watching.after_failure`): a wrong connection stops the watch
+(:func:`stop`), remembered so that a re-created watcher waits (:data:`AUTH_COOLDOWN`); an outage,
+a key rotation's gap included, backs off and polls again with the connection read anew.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from typing import Any, NoReturn
 
 from airflow_provider_onecodex.api import events as event_watch
 from airflow_provider_onecodex.api import watching
-from airflow_provider_onecodex.api.errors import OneCodexAPIError, is_transient
+from airflow_provider_onecodex.api.errors import OneCodexError
+from airflow_provider_onecodex.api.progress import WaitProgress
 
 log = logging.getLogger(__name__)
 
-#: seconds a restarted watcher waits after its connection was refused (401/403...) in this process
+#: seconds a restarted watcher waits after its watch stopped on a wrong connection in this process
 AUTH_COOLDOWN = 300.0
 #: stream key -> subscriber -> where it needs listing from: the poll lists from the oldest
 DEMAND: dict[Hashable, dict[int, str | None]] = {}
-#: connection id -> monotonic time of its last permanent failure
-REFUSED: dict[str, float] = {}
+#: connection id -> (monotonic time, what failed) of the last watch stopped on it
+REFUSED: dict[str, tuple[float, str]] = {}
 
 
 async def poll(
@@ -34,13 +37,9 @@ async def poll(
     subscribers of ``key``; yield ``{"floor", "records", "truncated"}`` (records slim)."""
     from airflow_provider_onecodex.triggers.connection import ConnectionClient
 
-    refused_at = REFUSED.get(conn_id)
-    if refused_at is not None and (wait := refused_at + AUTH_COOLDOWN - time.monotonic()) > 0:
-        log.error("One Codex connection %r was refused %.0f s ago; waiting %.0f s before trying again",
-                  conn_id, AUTH_COOLDOWN - wait, wait)  # fmt: skip
-        await asyncio.sleep(wait)
+    await _cool_down(conn_id, resource)
     connection = ConnectionClient(conn_id)  # read before every poll: a rotated key is used at once
-    failures, host = 0, "its host"
+    progress, host = WaitProgress(), "its host"
     try:
         while True:
             floor: str | None = None
@@ -55,29 +54,83 @@ async def poll(
                 host = client.config.base_url
                 op = event_watch.poll_events() if floor is None else watching.poll_records(resource, floor)
                 records, truncated = await client.run(op)
-            except OneCodexAPIError as exc:
-                if not (is_transient(exc) or exc.throttled):
-                    stop(conn_id, resource, host, exc)
-                failures += 1
-                delay = watching.error_delay(poll_interval, failures, exc.retry_after)
-                log.warning(
-                    "One Codex watch of %s: poll failed (%s); next poll in %.0f s", resource, exc, delay
+            except OneCodexError as exc:
+                failed = watching.after_failure(
+                    progress,
+                    exc,
+                    poll_interval=poll_interval,
+                    now=time.monotonic(),
+                    max_consecutive_failures=watching.MAX_CONSECUTIVE_FAILURES,
                 )
-                await asyncio.sleep(delay)
+                if failed.stop:
+                    stop(conn_id, resource, host, exc)
+                log.warning(
+                    "One Codex watch of %s on connection %r: poll failed: %s; next poll in %g s",
+                    resource,
+                    conn_id,
+                    failed.message,
+                    failed.delay,
+                )
+                await asyncio.sleep(failed.delay)
                 continue
-            except Exception as exc:  # no such connection, a bad host or key format...
+            except Exception as exc:  # no such connection...
                 stop(conn_id, resource, host, exc)
-            failures = 0
+            if not progress.reached:  # the connection works (again): restarts need not wait
+                REFUSED.pop(conn_id, None)
+            progress = WaitProgress(reached=True)
             yield {"floor": floor, "records": records, "truncated": truncated}
             await asyncio.sleep(poll_interval)
     finally:
         await connection.aclose()
 
 
+async def _cool_down(conn_id: str, resource: str) -> None:
+    """Wait out :data:`AUTH_COOLDOWN` after a watch on ``conn_id`` stopped, so that a watcher the
+    triggerer re-creates at once does not hammer One Codex with a key it refuses."""
+    if conn_id not in REFUSED:
+        return
+    stopped_at, what = REFUSED[conn_id]
+    wait = stopped_at + AUTH_COOLDOWN - time.monotonic()
+    if wait <= 0:
+        return
+    log.warning(
+        "One Codex watch of %s on connection %r: a watch on this connection stopped %.0f s ago on %s; "
+        "waiting %.0f s before polling again",
+        resource,
+        conn_id,
+        AUTH_COOLDOWN - wait,
+        what,
+        wait,
+    )
+    await asyncio.sleep(wait)
+    log.info(
+        "One Codex watch of %s on connection %r resumes polling after its %.0f s pause",
+        resource,
+        conn_id,
+        wait,
+    )
+
+
+def _what_failed(exc: Exception) -> str:
+    """What stopped a watch, in a few words for the pause line (no message, no secret)."""
+    status = getattr(exc, "status", None)
+    if status in (401, 402, 403):
+        return f"an authentication failure (HTTP {status})"
+    cause = getattr(exc, "cause", None)
+    detail = f"HTTP {status}" if status is not None else "connection refused" if cause == "refused" else cause
+    return f"a configuration failure ({str(detail or type(exc).__name__).replace('_', ' ')})"
+
+
 def stop(conn_id: str, resource: str, host: str, exc: Exception) -> NoReturn:
     """Log why the watch cannot go on, remember it (restarts wait), and end the watch with ``exc``."""
-    REFUSED[conn_id] = time.monotonic()
-    log.error("One Codex watch of %s on connection %r (%s) stops: %s. Fix the connection (API key, "
-              "host); until then a restarted watcher asks at most every %.0f s.",
-              resource, conn_id, host, str(exc).rstrip("."), AUTH_COOLDOWN)  # fmt: skip
+    REFUSED[conn_id] = (time.monotonic(), _what_failed(exc))
+    log.error(
+        "One Codex watch of %s on connection %r (%s) stops: %s. Fix the connection (API key, host); "
+        "until then a restarted watcher asks at most every %.0f s.",
+        resource,
+        conn_id,
+        host,
+        str(exc).rstrip("."),
+        AUTH_COOLDOWN,
+    )
     raise exc

@@ -91,6 +91,25 @@ def test_api_key_override() -> None:
         )
 
 
+def test_the_api_key_rotates_at_run_time_and_a_reset_brings_it_back(sim: SimulatorServer) -> None:
+    old, new = sim.api_key, "e" * 32
+    url, admin = f"{sim.base_url}/api/v1/account", f"{sim.base_url}/_sim/api_key"
+    for bad in ({}, {"api_key": "short"}, {"api_key": new, "other": 1}):
+        response = requests.post(admin, json=bad, timeout=5)
+        assert response.status_code == 400, bad
+        assert new not in response.text
+    assert requests.get(url, auth=(old, ""), timeout=5).status_code == 200
+    response = requests.post(admin, json={"api_key": new}, timeout=5)
+    assert response.status_code == 200
+    assert new not in response.text  # the answer does not echo the key
+    assert requests.get(url, auth=(old, ""), timeout=5).status_code == 401
+    assert requests.get(url, headers={"X-API-Key": new}, timeout=5).status_code == 200
+    assert sim.api_key == new
+    sim.state.reset()
+    assert sim.api_key == old
+    assert requests.get(url, auth=(old, ""), timeout=5).status_code == 200
+
+
 # --- errors and shapes -------------------------------------------------------------------------
 
 
