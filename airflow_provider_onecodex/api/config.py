@@ -8,6 +8,8 @@ extras tune auth and HTTP behaviour (see :data:`EXTRA_FIELDS`).
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,36 @@ EXTRA_FIELDS: dict[str, tuple[Any, str]] = {
     ),
     "page_size": (DEFAULT_PER_PAGE, "Records per page when listing (1-1000)."),
 }
+
+
+#: extras this provider reads: the form's fields, and one for tests and S3-compatible stores
+KNOWN_EXTRAS = (*EXTRA_FIELDS, "upload_s3_endpoint_url")
+
+log = logging.getLogger(__name__)
+_WARNED: set[tuple[str | None, tuple[str, ...]]] = set()  # (connection, unknown extras) logged once
+
+
+def warn_unknown_extras(conn_id: str | None, extra: Mapping[str, Any]) -> list[str]:
+    """Log one warning (once per connection and set of names) naming extras this provider does not
+    read, e.g. a misspelt ``read_timout``; they are ignored, not refused (an Airflow UI may store
+    other keys). Airflow's own form keys (``__...``, ``extra__...``) are skipped. Only key names are
+    logged, never values. Returns the unknown names, sorted."""
+    unknown = sorted(
+        name for name in extra if name not in KNOWN_EXTRAS and not str(name).startswith(("__", "extra__"))
+    )
+    if unknown and (conn_id, tuple(unknown)) not in _WARNED:
+        _WARNED.add((conn_id, tuple(unknown)))
+        named = []
+        for name in unknown:
+            guess = difflib.get_close_matches(str(name), KNOWN_EXTRAS, n=1)
+            named.append(f"{name!r} (did you mean {guess[0]!r}?)" if guess else repr(name))
+        log.warning(
+            "%s has extras this provider does not read, ignored: %s. Known extras: %s",
+            f"One Codex connection `{conn_id}`" if conn_id else "The One Codex connection",
+            ", ".join(named),
+            ", ".join(KNOWN_EXTRAS),
+        )
+    return unknown
 
 
 class OneCodexConfigError(OneCodexError, ValueError):
@@ -162,7 +194,9 @@ def _number(extra: Mapping[str, Any], name: str, problems: list[str], *, integer
         or not isinstance(value, (int, float))
         or (integer and not isinstance(value, int))
     ):
-        problems.append(f"extra {name!r} must be {'an integer' if integer else 'a number'}, got {extra.get(name)!r}")
+        problems.append(
+            f"extra {name!r} must be {'an integer' if integer else 'a number'}, got {extra.get(name)!r}"
+        )
         return EXTRA_FIELDS[name][0]
     return value
 
@@ -176,12 +210,14 @@ def config_from_connection(
     schema: str | None = None,
     conn_id: str | None = None,
 ) -> ClientConfig:
-    """Build a :class:`ClientConfig` from an Airflow connection's fields.
+    """Build a :class:`ClientConfig` from an Airflow connection's fields; an extra it does not read
+    is logged once (:func:`warn_unknown_extras`) and ignored.
 
     :raises OneCodexConfigError: empty or placeholder key, bad host, or an extra of the wrong type
         or range (the message names the extra and its value; the key is never included).
     """
     extra = dict(extra or {})
+    warn_unknown_extras(conn_id, extra)
     problems: list[str] = []  # every bad extra is reported at once
     max_retries = _number(extra, "max_retries", problems, integer=True)
     if max_retries < 0:

@@ -19,11 +19,15 @@ the watched asset's ``asset_state_store`` (Airflow 3.3) once the events of a pol
 and read on start: a triggerer restart resumes there, nothing missed, nothing twice (a crash in the
 milliseconds between handing over and storing repeats those events once). The first start begins
 at "now" unless ``start_from``. Watchers of one connection, route and ``poll_interval`` share one
-listing per interval (``shared_stream_key``) and filter it in ``filter_shared_stream``. Transient
-errors back off (:func:`~airflow_provider_onecodex.api.watching.error_delay`); permanent ones
-(401/403...) log an error naming the connection and stop the watcher, and an instance restarted
-within :data:`~.event_poll.AUTH_COOLDOWN` seconds waits before asking again. **Airflow 3.2**: no shared
-streams, no asset state store: each trigger polls alone (``run``), its mark in memory.
+listing per interval (``shared_stream_key``) and filter it in ``filter_shared_stream``. Failed
+polls follow the waits' rule (:func:`~airflow_provider_onecodex.api.watching.after_failure`):
+transient errors back off (:func:`~airflow_provider_onecodex.api.watching.error_delay`) and never
+stop a watch; a 401/403 (or a refused connection, an unknown host, a TLS error) before One Codex
+ever answered the watch logs an error naming the connection and stops the watcher, and an instance
+restarted within :data:`~.event_poll.AUTH_COOLDOWN` seconds waits before asking again; after an
+answer (a key rotation's gap) such failures back off, the connection read anew before each poll,
+and stop the watcher only after ``MAX_CONSECUTIVE_FAILURES`` (10) in a row. **Airflow 3.2**: no
+shared streams, no asset state store: each trigger polls alone (``run``), its mark in memory.
 """
 
 from __future__ import annotations

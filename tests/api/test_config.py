@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import pytest
 
 from airflow_provider_onecodex import __version__
 from airflow_provider_onecodex.api.config import (
     DEFAULT_BASE_URL,
+    KNOWN_EXTRAS,
     ClientConfig,
     OneCodexConfigError,
     config_from_connection,
@@ -224,3 +226,38 @@ def test_client_config_validates(kwargs):
     with pytest.raises(OneCodexConfigError) as info:
         ClientConfig(**kwargs)
     assert KEY not in str(info.value)
+
+
+# -- extras this provider does not read ------------------------------------------------------------
+def test_an_unknown_extra_is_named_once_with_the_known_ones_and_never_a_value(caplog):
+    extra = {"read_timout": 5, "auth_style": "header", "region": "eu-1", "__extra__": "{}", "extra__x": 1}
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_onecodex.api.config"):
+        for _ in range(3):  # a trigger reads its connection before every poll: one line, not three
+            config = config_from_connection(host=None, password=KEY, extra=extra, conn_id="oc_typo")
+    assert config.read_timeout == 60.0  # ignored, not refused
+    (record,) = [r for r in caplog.records if r.name == "airflow_provider_onecodex.api.config"]
+    message = record.getMessage()
+    assert record.levelno == logging.WARNING
+    assert "`oc_typo`" in message
+    assert "'read_timout' (did you mean 'read_timeout'?)" in message and "'region'" in message
+    assert all(name in message.split("Known extras:")[1] for name in KNOWN_EXTRAS)
+    assert "__extra__" not in message and "extra__x" not in message  # Airflow's own form keys
+    assert "eu-1" not in message and KEY not in message and "header" not in message
+
+
+def test_known_extras_log_nothing(caplog):
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_onecodex.api.config"):
+        config_from_connection(
+            host=None, password=KEY, extra=dict.fromkeys(KNOWN_EXTRAS, None), conn_id="oc_clean"
+        )
+    assert not [r for r in caplog.records if r.name == "airflow_provider_onecodex.api.config"]
+
+
+def test_a_misspelt_extra_through_the_hook_warns_and_the_call_works(onecodex_connection, caplog):
+    from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
+
+    onecodex_connection(conn_id="oc_misspelt", read_timout=5)
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_onecodex.api.config"):
+        account = OneCodexHook("oc_misspelt").get_account()
+    assert account["email"]
+    assert "connection `oc_misspelt`" in caplog.text and "'read_timout'" in caplog.text

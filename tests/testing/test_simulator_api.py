@@ -355,7 +355,9 @@ def test_where_tags(sim: SimulatorServer) -> None:
     assert get(sim, "samples", where={"tags": outbreak}).status_code == 400
 
 
-def test_where_complete_success_follow_the_clock(sim: SimulatorServer, onecodex_manual_clock: ManualClock) -> None:
+def test_where_complete_success_follow_the_clock(
+    sim: SimulatorServer, onecodex_manual_clock: ManualClock
+) -> None:
     main = {"sample": MAIN_SAMPLE}
     assert ids(get(sim, "alignments", where={**main, "complete": True})) == []
     onecodex_manual_clock.advance(4.5)

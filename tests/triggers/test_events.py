@@ -13,9 +13,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_onecodex.api import watching
 from airflow_provider_onecodex.api.errors import OneCodexAuthError
 from airflow_provider_onecodex.triggers import event_poll
 from airflow_provider_onecodex.triggers.events import (
@@ -23,6 +25,7 @@ from airflow_provider_onecodex.triggers.events import (
     OneCodexNewSampleTrigger,
     OneCodexWebhookEventsTrigger,
 )
+from tests._reliability import until
 
 DEMO_SAMPLE = "a1b2c3d4e5f60718"
 FAST = 0.1  # seconds between polls in these tests
@@ -270,6 +273,70 @@ async def test_transient_errors_back_off_honouring_retry_after(onecodex_simulato
     assert time.monotonic() - started < 5
 
 
+async def set_simulator_key(sim: Any, key: str) -> None:
+    """Rotate the simulator's key through its admin route, as an out-of-process test would."""
+    async with httpx.AsyncClient() as admin:
+        response = await admin.post(f"{sim.base_url}/_sim/api_key", json={"api_key": key})
+        response.raise_for_status()
+
+
+@pytest.mark.parametrize("revoke_first", [True, False], ids=["key-revoked-first", "connection-first"])
+async def test_a_key_rotation_gap_is_ridden_through(
+    onecodex_simulator, onecodex_connection, caplog, monkeypatch, revoke_first
+):
+    """Old key revoked before the connection has the new one (or the new key set in the connection
+    before One Codex accepts it): 401s after an answer are an outage, not a wrong connection."""
+    monkeypatch.setattr(event_poll, "REFUSED", {})
+    sim, state, new_key = onecodex_simulator, onecodex_simulator.state, "f" * 32
+    onecodex_connection(max_retries=0)
+    first = asyncio.ensure_future(collect(new_sample_trigger().run(), 1))
+
+    def statuses() -> list[int]:
+        return [r.status for r in state.requests if r.path == "/api/v1/samples"]
+
+    with caplog.at_level(logging.INFO):
+        await until(lambda: 200 in statuses())  # the watch has had an answer
+        if revoke_first:
+            await set_simulator_key(sim, new_key)
+        else:
+            onecodex_connection(password=new_key, max_retries=0)
+        await until(lambda: 401 in statuses())  # a poll fell into the gap
+        if revoke_first:
+            onecodex_connection(password=new_key, max_retries=0)
+        else:
+            await set_simulator_key(sim, new_key)
+        sample_id = state.add_sample("rotated.fastq.gz")
+        events = await first
+    assert [e["sample_id"] for e in events] == [sample_id]
+    assert statuses()[-1] == 200
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    warning = next(r.getMessage() for r in caplog.records if "poll failed" in r.getMessage())
+    assert "authentication failed for connection `onecodex_default`" in warning
+    assert "failure 1 of 10 in a row before the watch stops" in warning
+    assert not event_poll.REFUSED  # nothing for a restarted watcher to wait for
+
+
+async def test_a_key_revoked_for_good_stops_the_watch_after_n_failures(
+    onecodex_simulator, onecodex_connection, caplog, monkeypatch
+):
+    monkeypatch.setattr(event_poll, "REFUSED", {})
+    monkeypatch.setattr(watching, "MAX_CONSECUTIVE_FAILURES", 3)
+    state = onecodex_simulator.state
+    onecodex_connection(max_retries=0)
+    with caplog.at_level(logging.WARNING):
+        watch = asyncio.ensure_future(collect(new_sample_trigger().run(), 1))
+        await until(lambda: state.count("/api/v1/samples") >= 1)
+        await set_simulator_key(onecodex_simulator, "f" * 32)
+        with pytest.raises(OneCodexAuthError):
+            await watch
+    statuses = [r.status for r in state.requests if r.path == "/api/v1/samples"]
+    assert statuses[-3:] == [401, 401, 401] and 401 not in statuses[:-3]
+    warnings = [r.getMessage() for r in caplog.records if "poll failed" in r.getMessage()]
+    assert len(warnings) == 2 and "failure 1 of 3" in warnings[0] and "failure 2 of 3" in warnings[1]
+    assert "Fix the connection" in caplog.text
+    assert "onecodex_default" in event_poll.REFUSED
+
+
 async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
     onecodex_simulator, onecodex_connection, caplog, monkeypatch
 ):
@@ -277,7 +344,7 @@ async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
     monkeypatch.setattr(event_poll, "REFUSED", {})
     monkeypatch.setattr(event_poll, "AUTH_COOLDOWN", 1.0)
     state = onecodex_simulator.state
-    with caplog.at_level(logging.ERROR), pytest.raises(OneCodexAuthError):
+    with caplog.at_level(logging.INFO), pytest.raises(OneCodexAuthError):
         await collect(new_sample_trigger().run(), 1)
     assert state.count("/api/v1/samples") == 1
     assert (
@@ -286,12 +353,19 @@ async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
         and onecodex_simulator.base_url in caplog.text
     )
     # restarted at once (as a triggerer may): it waits before asking again
-    restarted = asyncio.ensure_future(collect(new_sample_trigger().run(), 1))
-    await asyncio.sleep(0.5)
-    assert state.count("/api/v1/samples") == 1
-    with pytest.raises(OneCodexAuthError):
-        await restarted
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        restarted = asyncio.ensure_future(collect(new_sample_trigger().run(), 1))
+        await asyncio.sleep(0.5)
+        assert state.count("/api/v1/samples") == 1
+        with pytest.raises(OneCodexAuthError):
+            await restarted
     assert state.count("/api/v1/samples") == 2
+    pause = next(r for r in caplog.records if "before polling again" in r.getMessage())
+    assert pause.levelno == logging.WARNING
+    assert "stopped 0 s ago on an authentication failure (HTTP 401)" in pause.getMessage()
+    assert "refused" not in pause.getMessage()
+    assert [r.levelno for r in caplog.records if "resumes polling" in r.getMessage()] == [logging.INFO]
 
 
 async def test_a_missing_connection_stops_the_watcher_with_its_name(onecodex_simulator, caplog, monkeypatch):
