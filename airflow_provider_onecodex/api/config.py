@@ -48,6 +48,18 @@ log = logging.getLogger(__name__)
 _WARNED: set[tuple[str | None, tuple[str, ...]]] = set()  # (connection, unknown extras) logged once
 
 
+def validate_conn_id(value: object) -> str:
+    """An Airflow connection id as hooks and triggers take it (``onecodex_conn_id``).
+
+    :raises TypeError: not a string. :raises ValueError: empty or blank.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"onecodex_conn_id must be a connection id (a string), got {value!r}")
+    if not value.strip():
+        raise ValueError(f"onecodex_conn_id must be a non-empty string, got {value!r}")
+    return value
+
+
 def warn_unknown_extras(conn_id: str | None, extra: Mapping[str, Any]) -> list[str]:
     """Log one warning (once per connection and set of names) naming extras this provider does not
     read, e.g. a misspelt ``read_timout``; they are ignored, not refused (an Airflow UI may store

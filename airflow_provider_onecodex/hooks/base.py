@@ -17,7 +17,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_onecodex.api import ops
 from airflow_provider_onecodex.api.analyses import get_sub, sample_listing_where
 from airflow_provider_onecodex.api.batch import list_by_ids
-from airflow_provider_onecodex.api.config import ClientConfig
+from airflow_provider_onecodex.api.config import ClientConfig, validate_conn_id
 from airflow_provider_onecodex.api.downloads import url_secrets
 from airflow_provider_onecodex.api.http import config_of
 from airflow_provider_onecodex.api.ops import Effect, FetchUrl, Op, T
@@ -105,8 +105,7 @@ class OneCodexConnection(BaseHook):
 
     def __init__(self, onecodex_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not isinstance(onecodex_conn_id, str) or not onecodex_conn_id.strip():
-            raise ValueError(f"onecodex_conn_id must be a non-empty string, got {onecodex_conn_id!r}")
+        validate_conn_id(onecodex_conn_id)
         self.onecodex_conn_id = onecodex_conn_id
 
 

@@ -44,6 +44,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_onecodex.api import events as event_watch
 from airflow_provider_onecodex.api import news, watching
+from airflow_provider_onecodex.api.config import validate_conn_id
 from airflow_provider_onecodex.api.matching import compile_where
 from airflow_provider_onecodex.api.resources import validate_where
 from airflow_provider_onecodex.api.watching import Mark
@@ -67,8 +68,7 @@ class _OneCodexWatchTrigger(BaseEventTrigger):
 
     def __init__(self, onecodex_conn_id: str, poll_interval: float = 60.0) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        if not isinstance(onecodex_conn_id, str) or not onecodex_conn_id.strip():
-            raise ValueError(f"onecodex_conn_id must be a non-empty string, got {onecodex_conn_id!r}")
+        validate_conn_id(onecodex_conn_id)
         self.onecodex_conn_id = onecodex_conn_id
         self.poll_interval = _check_interval(poll_interval)
         self._mark: Mark | None = None

@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_onecodex.api.config import validate_conn_id
 from airflow_provider_onecodex.api.errors import OneCodexAuthError, OneCodexError
 from airflow_provider_onecodex.api.progress import WaitProgress, advance
 from airflow_provider_onecodex.api.waiting import WaitSpec, timeout_outcome
@@ -60,8 +61,7 @@ class _OneCodexPollingTrigger(BaseTrigger):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         # Kwargs cross a serialization boundary: refuse bad state here rather than in the triggerer.
-        if not isinstance(onecodex_conn_id, str) or not onecodex_conn_id.strip():
-            raise ValueError(f"onecodex_conn_id must be a non-empty string, got {onecodex_conn_id!r}")
+        validate_conn_id(onecodex_conn_id)
         for name, value, low in (
             ("max_consecutive_failures", max_consecutive_failures, 1),
             ("consecutive_failures", consecutive_failures, 0),

@@ -59,9 +59,17 @@ def test_init_does_no_io_and_a_missing_connection_fails_on_use(hook_class, monke
 
 
 @pytest.mark.parametrize("hook_class", [OneCodexHook, OneCodexAsyncHook])
-@pytest.mark.parametrize("bad", ["", "   ", None, 7])
-def test_bad_conn_id_is_refused(hook_class, bad) -> None:
-    with pytest.raises(ValueError, match=f"onecodex_conn_id must be a non-empty string, got {bad!r}"):
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ("", ValueError, "must be a non-empty string"),
+        ("   ", ValueError, "must be a non-empty string"),
+        (None, TypeError, r"must be a connection id \(a string\)"),
+        (7, TypeError, r"must be a connection id \(a string\)"),
+    ],
+)
+def test_bad_conn_id_is_refused(hook_class, bad, error, message) -> None:
+    with pytest.raises(error, match=f"onecodex_conn_id {message}, got {bad!r}"):
         hook_class(bad)
 
 
