@@ -26,6 +26,8 @@ def give_up_on_transient(message: str, failures: int) -> dict[str, Any]:
 #: failure (connection refused, name not resolved, TLS error) before it fails: a server restarting
 #: as the wait begins is forgiven, a wrong host is reported within about a minute.
 NEVER_REACHED_GRACE = 60.0
+#: failed polls in a row after which a wait (or a watch, for configuration failures) gives up
+MAX_CONSECUTIVE_FAILURES = 10
 
 
 @dataclass

@@ -36,7 +36,7 @@ from typing import Any
 from airflow_provider_onecodex.api.errors import MalformedRecordError, OneCodexError
 from airflow_provider_onecodex.api.news import Verdict, slim_record
 from airflow_provider_onecodex.api.ops import Listing, Op
-from airflow_provider_onecodex.api.progress import WaitProgress, advance
+from airflow_provider_onecodex.api.progress import MAX_CONSECUTIVE_FAILURES, WaitProgress, advance
 from airflow_provider_onecodex.api.records import parse_timestamp
 from airflow_provider_onecodex.api.waiting import error_outcome
 
@@ -49,9 +49,6 @@ DEFAULT_MAX_WAIT = 3 * 24 * 3600.0
 LATE_WINDOW = 120.0
 #: longest pause between polls after errors in a row, seconds
 MAX_ERROR_DELAY = 900.0
-#: configuration failures (401/402/403, connection refused, name not resolved, TLS) in a row that
-#: stop a watch One Codex has answered before (the waits' default ``max_consecutive_failures``)
-MAX_CONSECUTIVE_FAILURES = 10
 #: ``Mark.since`` of an event watch once it has listed events (events have no time to mark)
 EVENT_MARK = "listed"
 

@@ -20,7 +20,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_onecodex.api.errors import OneCodexError
-from airflow_provider_onecodex.api.progress import WaitProgress, advance
+from airflow_provider_onecodex.api.progress import MAX_CONSECUTIVE_FAILURES, WaitProgress, advance
 from airflow_provider_onecodex.api.waiting import OUTCOME_STATUSES
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
 from airflow_provider_onecodex.operators.base import OneCodexTask, failing_fast
@@ -50,7 +50,7 @@ class OneCodexWaitSensor(OneCodexTask, BaseSensorOperator):
         self,
         *,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        max_consecutive_failures: int = 10,
+        max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)  # onecodex_conn_id, xcom_max_bytes, destination...: OneCodexTask

@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, Hashable
 from typing import Any, NoReturn
 
 from airflow_provider_onecodex.api import events as event_watch
+from airflow_provider_onecodex.api import progress as progress_rule
 from airflow_provider_onecodex.api import watching
 from airflow_provider_onecodex.api.errors import OneCodexError
 from airflow_provider_onecodex.api.progress import WaitProgress
@@ -60,7 +61,7 @@ async def poll(
                     exc,
                     poll_interval=poll_interval,
                     now=time.monotonic(),
-                    max_consecutive_failures=watching.MAX_CONSECUTIVE_FAILURES,
+                    max_consecutive_failures=progress_rule.MAX_CONSECUTIVE_FAILURES,
                 )
                 if failed.stop:
                     stop(conn_id, resource, host, exc)

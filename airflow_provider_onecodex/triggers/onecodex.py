@@ -19,7 +19,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_onecodex.api.config import validate_conn_id
 from airflow_provider_onecodex.api.errors import OneCodexAuthError, OneCodexError
-from airflow_provider_onecodex.api.progress import WaitProgress, advance
+from airflow_provider_onecodex.api.progress import MAX_CONSECUTIVE_FAILURES, WaitProgress, advance
 from airflow_provider_onecodex.api.waiting import WaitSpec, timeout_outcome
 
 # A waiting trigger logs when its state changes, and repeats an unchanged pending state at most
@@ -54,7 +54,7 @@ class _OneCodexPollingTrigger(BaseTrigger):
         poll_interval: float,
         deadline: float | None = None,
         timeout: float | None = None,
-        max_consecutive_failures: int = 10,
+        max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES,
         consecutive_failures: int = 0,
         reached: bool = False,
         unreachable_since: float | None = None,

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_onecodex.api import watching
+from airflow_provider_onecodex.api import progress
 from airflow_provider_onecodex.api.errors import OneCodexAuthError
 from airflow_provider_onecodex.triggers import event_poll
 from airflow_provider_onecodex.triggers.events import (
@@ -320,7 +320,7 @@ async def test_a_key_revoked_for_good_stops_the_watch_after_n_failures(
     onecodex_simulator, onecodex_connection, caplog, monkeypatch
 ):
     monkeypatch.setattr(event_poll, "REFUSED", {})
-    monkeypatch.setattr(watching, "MAX_CONSECUTIVE_FAILURES", 3)
+    monkeypatch.setattr(progress, "MAX_CONSECUTIVE_FAILURES", 3)
     state = onecodex_simulator.state
     onecodex_connection(max_retries=0)
     with caplog.at_level(logging.WARNING):
