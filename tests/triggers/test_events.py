@@ -368,6 +368,28 @@ async def test_a_refused_key_stops_the_watcher_without_a_hot_loop(
     assert [r.levelno for r in caplog.records if "resumes polling" in r.getMessage()] == [logging.INFO]
 
 
+async def test_a_fixed_connection_ends_a_restarted_watchers_pause_early(
+    onecodex_simulator, onecodex_connection, caplog, monkeypatch
+):
+    onecodex_connection(password="0" * 32, max_retries=0)
+    monkeypatch.setattr(event_poll, "REFUSED", {})
+    monkeypatch.setattr(event_poll, "COOLDOWN_CHECK", 0.1)  # AUTH_COOLDOWN stays 300 s
+    state = onecodex_simulator.state
+    with pytest.raises(OneCodexAuthError):
+        await collect(new_sample_trigger().run(), 1)
+    with caplog.at_level(logging.INFO):
+        restarted = asyncio.ensure_future(collect(new_sample_trigger().run(), 1, timeout=20))
+        await asyncio.sleep(0.5)
+        assert state.count("/api/v1/samples") == 1  # the same wrong key: it waits
+        onecodex_connection(password=onecodex_simulator.api_key, max_retries=0)  # the fix
+        await until(lambda: state.count("/api/v1/samples") >= 2, timeout=5)  # not 300 s later
+        sample_id = state.add_sample("after-the-fix.fastq.gz")
+        events = await restarted
+    assert [e["sample_id"] for e in events] == [sample_id]
+    assert "connection 'onecodex_default' changed since the failure; polling again" in caplog.text
+    assert not event_poll.REFUSED
+
+
 async def test_a_missing_connection_stops_the_watcher_with_its_name(onecodex_simulator, caplog, monkeypatch):
     from airflow.sdk.exceptions import AirflowNotFoundException
 
