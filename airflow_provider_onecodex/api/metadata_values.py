@@ -13,6 +13,7 @@ mistake here fails that test rather than being reproduced unnoticed by the simul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,9 +100,15 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+# a date AND a time (fromisoformat alone takes "2026-04-01", "20260401", "2026-W14-3")
+_DATE_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?")
+
+
 def _is_date_time(text: str) -> bool:
+    if not _DATE_TIME_SHAPE.fullmatch(text):
+        return False
     try:  # "Z" is read by fromisoformat from Python 3.11 on only
-        datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "Zz" else text)
     except ValueError:
         return False
     return True

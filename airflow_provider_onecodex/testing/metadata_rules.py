@@ -11,6 +11,7 @@ checks here are the simulator's own. The OpenAPI conformance test
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -46,8 +47,10 @@ def check_metadata_value(name: str, value: Any) -> Any:
         if rule.enum is not None and value not in rule.enum:
             raise InvalidChange(f"{name!r} must be one of {list(rule.enum)}")
         if rule.format == "date-time":
-            try:
-                datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+            try:  # OpenAPI format date-time: a bare date or a week date is not one
+                if not re.match(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", value):
+                    raise ValueError(value)
+                datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "Zz" else value)
             except ValueError:
                 raise InvalidChange(f"{name!r} must be an RFC 3339 date-time") from None
         return value

@@ -27,6 +27,22 @@ BAD = [
         r"fields\['date_collected'\] must be an RFC 3339 date-time",
     ),
     ({"date_sequenced": 20260401}, TypeError, r"fields\['date_sequenced'\] must be an RFC 3339 date-time"),
+    (
+        {"date_collected": "2026-04-01"},
+        ValueError,
+        r"fields\['date_collected'\] must be an RFC 3339 date-time",
+    ),
+    ({"date_collected": "20260401"}, ValueError, r"fields\['date_collected'\] must be an RFC 3339 date-time"),
+    (
+        {"date_collected": "2026-W14-3"},
+        ValueError,
+        r"fields\['date_collected'\] must be an RFC 3339 date-time",
+    ),
+    (
+        {"date_collected": "2026-04-01T10"},
+        ValueError,
+        r"fields\['date_collected'\] must be an RFC 3339 date-time",
+    ),
     ({"starred": "yes"}, TypeError, r"fields\['starred'\] must be True or False \(or null\), got 'yes'"),
     ({"starred": 1}, TypeError, r"fields\['starred'\] must be True or False"),
     ({"name": 5}, TypeError, r"fields\['name'\] must be a string of at most 255 characters or null, got 5"),
