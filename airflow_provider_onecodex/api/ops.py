@@ -71,6 +71,12 @@ class ApiCall:
         return self.method in RETRIED_METHODS if self.retry is None else self.retry
 
 
+#: what the hook's listings of one sample's analyses take besides (an unknown-argument error says it)
+BY_SAMPLE_NOTE = (
+    "; listings of one sample's analyses also: sample_id, tax_id (alignments), analysis_type (analyses)"
+)
+
+
 @dataclass(frozen=True)
 class Listing:
     """Every record of ``GET /api/v1/<resource>[/<variant>]`` matching ``where``, as one list.
@@ -106,7 +112,8 @@ class Listing:
         ``TypeError`` naming it and the arguments a listing takes."""
         from airflow_provider_onecodex.api.resources import check_known_arguments
 
-        check_known_arguments("listing", listing, [f.name for f in fields(cls) if f.name != "resource"])
+        known = [f.name for f in fields(cls) if f.name != "resource"]
+        check_known_arguments("listing", listing, known, BY_SAMPLE_NOTE)
         return cls(resource, **listing)
 
     @property

@@ -76,7 +76,7 @@ def validate_flag(value: object, name: str) -> bool:
     return value
 
 
-def check_known_arguments(what: str, given: Iterable[str], known: Iterable[str]) -> None:
+def check_known_arguments(what: str, given: Iterable[str], known: Iterable[str], note: str = "") -> None:
     """Refuse keyword arguments an operation does not take, naming them with the ones it does
     (rather than an internal class's "unexpected keyword argument").
 
@@ -87,7 +87,9 @@ def check_known_arguments(what: str, given: Iterable[str], known: Iterable[str])
     if unknown:
         names = ", ".join(repr(name) for name in unknown)
         plural = "s" if len(unknown) > 1 else ""
-        raise TypeError(f"unknown {what} argument{plural} {names} (expected one of: {', '.join(expected)})")
+        raise TypeError(
+            f"unknown {what} argument{plural} {names} (expected one of: {', '.join(expected)}{note})"
+        )
 
 
 def _json_object(value: object, name: str) -> dict[str, Any] | None:

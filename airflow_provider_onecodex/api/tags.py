@@ -125,6 +125,8 @@ def tag_sample(sample_id: str, tags: list[str], *, remove: list[str] | None = No
     ident = validate_id(sample_id, "sample_id", resource="samples")
     dropped = validate_tag_names(remove, "remove", allow_empty=True) if remove is not None else []
     names = validate_tag_names(tags, "tags", allow_empty=bool(dropped))
+    if both := sorted(set(names) & set(dropped)):
+        raise ValueError(f"tags and remove both name {both}: a tag cannot be added and taken off at once")
     sample = yield ApiCall("GET", f"{API_PREFIX}/samples/{ident}")
     ids = tag_ids_of(sample)
     current = current_tags(ids, (yield from records_by_ids("tags", ids)))

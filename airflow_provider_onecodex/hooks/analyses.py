@@ -43,7 +43,7 @@ class OneCodexAnalysesHook(OneCodexBaseHook):
     )
     cancel_analysis = Route[dict[str, Any]](actions.cancel_analysis)
     rerun_analysis = Route[dict[str, Any]](actions.rerun_analysis)
-    get_analysis_logs = Route[str](actions.get_analysis_logs)
+    get_analysis_logs = Route[str](actions.get_analysis_logs, kw_only=2)
     get_job_by_name = Route[r.Job](actions.get_job_by_name)
 
     def iter_alignments(self, sample_id: str | None = None, **listing: Any) -> Iterator[r.Alignment]:

@@ -41,11 +41,11 @@ _LISTING = "\n\n    Keywords of :meth:`~OneCodexBaseHook.list_records` (``where`
 class Route(Generic[R]):
     """A hook method that is one call, declared in a line, made a real method returning ``R`` (docs:
     docs/architecture.md). ``Route[R](op)``: ``hook.run(op(...))`` with ``op``'s arguments and docstring
-    (``kw_only=True``: keyword-only after the first). ``Route[R](path)``: ``GET /api/v1/<path>``:
+    (``kw_only=N``: keyword-only after the first N). ``Route[R](path)``: ``GET /api/v1/<path>``:
     ``"tags/{id}"`` -> ``hook.x(tag_id)``; ``"<resource>/{id}/results"`` -> ``hook.x(resource,
     analysis_id)``; ``"samples/public"`` -> ``hook.x(**listing)``; ``by_sample=True``: ``sample_id`` first."""
 
-    def __init__(self, call: Call, note: str = "", *, by_sample: bool = False, kw_only: bool = False) -> None:
+    def __init__(self, call: Call, note: str = "", *, by_sample: bool = False, kw_only: int = 0) -> None:
         self.call, self.by_sample, self.kw_only = call, by_sample, kw_only
         if callable(call):
             self.__doc__ = f"{(call.__doc__ or '').rstrip()}\n\n    {note}" if note else call.__doc__
@@ -58,8 +58,8 @@ class Route(Generic[R]):
         call = self.call
         if callable(call):
             params = list(inspect.signature(call).parameters.values())
-            if self.kw_only:  # the hooks' rule: keyword-only after the first argument
-                params[1:] = [p.replace(kind=p.KEYWORD_ONLY) if p.kind is ARG else p for p in params[1:]]
+            if n := self.kw_only:  # the hooks' rule: keyword-only after the first id(s)
+                params[n:] = [p.replace(kind=p.KEYWORD_ONLY) if p.kind is ARG else p for p in params[n:]]
             return inspect.Signature(params), lambda hook, *a, **k: hook.run(call(*a, **k))
         resource, *rest = call.split("/")
         if rest[:1] == ["{id}"]:  # a record or its sub-route: (sample_id...), or (resource, analysis_id)
@@ -80,10 +80,11 @@ class Route(Generic[R]):
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError as exc:  # name the method and its signature, as Python names a plain one's
-                raise TypeError(f"{name}(): {exc}; it takes {name}{signature}") from None
+                raise TypeError(f"{name}(): {exc}; it takes {name}{shown_args}") from None
             return call(hook, *bound.args, **bound.kwargs)
 
         returns = get_args(getattr(self, "__orig_class__", None)) or [signature.return_annotation]
+        shown_args = signature.replace(return_annotation=returns[0])
         params = [inspect.Parameter("self", ARG), *signature.parameters.values()]
         shown = signature.replace(parameters=params, return_annotation=returns[0])
         method.__signature__ = shown  # type: ignore[attr-defined]

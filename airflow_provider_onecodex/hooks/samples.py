@@ -29,9 +29,9 @@ class OneCodexSamplesHook(OneCodexBaseHook):
     list_metadata = Route[list[Metadata]]("metadata")
     list_tags = Route[list[Tag]]("tags")
     get_sample_metadata = Route[Metadata](metadata.get_sample_metadata)
-    tag_sample = Route[Sample](tags.tag_sample, "Tag names new to the account are created.", kw_only=True)
-    update_metadata = Route[Metadata](metadata.update_metadata, kw_only=True)
-    update_sample_metadata = Route[Metadata](metadata.update_sample_metadata, kw_only=True)
+    tag_sample = Route[Sample](tags.tag_sample, "Tag names new to the account are created.", kw_only=1)
+    update_metadata = Route[Metadata](metadata.update_metadata, kw_only=1)
+    update_sample_metadata = Route[Metadata](metadata.update_sample_metadata, kw_only=1)
 
     cancel_upload = Route[dict[str, Any]](uploads.cancel_upload)
 

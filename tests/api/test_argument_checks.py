@@ -49,7 +49,8 @@ def test_unknown_listing_arguments_are_named_with_the_known_ones():
         next(list_records("samples", fooo=1, max_record=5))
     assert str(raised.value) == (
         "unknown listing arguments 'fooo', 'max_record' (expected one of: where, sort, per_page, "
-        "max_records, variant, max_pages)"
+        "max_records, variant, max_pages; listings of one sample's analyses also: sample_id, tax_id "
+        "(alignments), analysis_type (analyses))"
     )
     assert Listing.of("samples", max_records=5) == Listing("samples", max_records=5)
 

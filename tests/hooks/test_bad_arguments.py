@@ -99,11 +99,22 @@ CASES = {
         ValueError,
         r"remove\[0\] must not hold control characters .* got 'qc\\tpass'",
     ),
+    "a tag both added and removed": (
+        lambda h: h.tag_sample(SAMPLE, tags=["zz", "qc"], remove=["zz"]),
+        ValueError,
+        r"^tags and remove both name \['zz'\]: a tag cannot be added and taken off at once$",
+    ),
     "unknown listing argument": (
         lambda h: h.list_samples(fooo=1),
         TypeError,
         r"^unknown listing argument 'fooo' \(expected one of: where, sort, per_page, max_records, "
-        r"variant, max_pages\)$",
+        r"variant, max_pages; listings of one sample's analyses also: sample_id, tax_id \(alignments\), "
+        r"analysis_type \(analyses\)\)$",
+    ),
+    "a misspelt filter of a by-sample listing": (
+        lambda h: h.list_alignments(SAMPLE, taxid="1280"),
+        TypeError,
+        r"^unknown listing argument 'taxid' \(.* also: sample_id, tax_id \(alignments\)",
     ),
     "unknown listing argument, lazily": (
         lambda h: h.iter_records("samples", wher={"visibility": "private"}),
