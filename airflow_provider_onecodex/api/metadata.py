@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_onecodex.api.errors import OneCodexNotFoundError
 from airflow_provider_onecodex.api.ids import API_PREFIX, id_from_uri, validate_id
 from airflow_provider_onecodex.api.metadata_values import METADATA_RULES, READ_ONLY_FIELDS, check_values
 from airflow_provider_onecodex.api.ops import ApiCall, Op
@@ -119,7 +120,11 @@ def update_metadata(
     """
     ident = validate_id(metadata_id, "metadata_id", resource="metadata")
     body = validate_metadata_fields(fields)
-    return (yield from _patch(ident, body, validate_flag(merge_custom, "merge_custom")))
+    try:
+        return (yield from _patch(ident, body, validate_flag(merge_custom, "merge_custom")))
+    except OneCodexNotFoundError as exc:  # most often a sample id given for a metadata id
+        exc.add_note_to_message(f"no metadata record {ident}; for a sample id use update_sample_metadata")
+        raise
 
 
 def update_sample_metadata(

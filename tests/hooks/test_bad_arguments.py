@@ -173,3 +173,12 @@ def test_each_filter_on_its_own_route_still_works(hook, onecodex_simulator):
     assert alignments and {a["analysis_type"] for a in alignments} == {"alignment"}
     by_reference = hook.list_alignments(sample_id=SAMPLE, tax_id="1280")
     assert by_reference and {a["tax_id"] for a in by_reference} == {"1280"}
+
+
+def test_a_sample_id_given_as_a_metadata_id_says_which_method_to_use(hook, onecodex_simulator):
+    from airflow_provider_onecodex.api.errors import OneCodexNotFoundError
+
+    with pytest.raises(OneCodexNotFoundError) as missing:
+        hook.update_metadata(SAMPLE, fields={"starred": True})
+    assert f"no metadata record {SAMPLE}; for a sample id use update_sample_metadata" in str(missing.value)
+    assert hook.update_sample_metadata(SAMPLE, fields={"starred": True})["starred"] is True
