@@ -31,7 +31,6 @@ import argparse
 import json
 import socket
 import sys
-import time
 import types
 from typing import Any
 
@@ -52,20 +51,6 @@ def _tcp_socket_module() -> Any:
     return shim
 
 
-class HeldClock:
-    """Reads 0 while held; after :meth:`go`, seconds of real (monotonic) time since then."""
-
-    def __init__(self) -> None:
-        self.base: float | None = None
-
-    def __call__(self) -> float:
-        return 0.0 if self.base is None else time.monotonic() - self.base
-
-    def go(self) -> float:
-        self.base = time.monotonic()
-        return self.base
-
-
 def _reply(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data) + "\n")
     sys.stdout.flush()
@@ -79,10 +64,10 @@ def main() -> int:
     args = parser.parse_args()
 
     import airflow_provider_onecodex.testing.server as server_module
-    from airflow_provider_onecodex.testing.state import ManualClock
+    from airflow_provider_onecodex.testing.state import GatedClock, ManualClock
 
     server_module.socket = _tcp_socket_module()  # type: ignore[attr-defined]
-    held = HeldClock() if args.held_clock else None
+    held = GatedClock() if args.held_clock else None
     clock = ManualClock() if args.manual_clock else held
     server = server_module.SimulatorServer(scenario=args.scenario, clock=clock)
     state = server.state
@@ -98,11 +83,11 @@ def main() -> int:
                 clock.advance(float(arg))
                 _reply({"now": state.elapsed()})
             elif command == "hold" and held is not None:
-                held.base = None
+                held.hold()
                 state.restart_clock()
                 _reply({})
             elif command == "go" and held is not None:
-                t0 = held.go()
+                t0 = held.release()
                 state.restart_clock()
                 state.reset_counters()
                 _reply({"t0": t0})

@@ -32,20 +32,6 @@ from _services import Postgres, Redis, ensure_installed
 from airflow_provider_onecodex.testing.server import SimulatorServer
 
 
-class GatedClock:
-    """Simulator clock: 0 until :meth:`release`, then seconds since the release."""
-
-    def __init__(self) -> None:
-        self.released_at: float | None = None
-
-    def __call__(self) -> float:
-        return 0.0 if self.released_at is None else time.monotonic() - self.released_at
-
-    def release(self) -> None:
-        if self.released_at is None:
-            self.released_at = time.monotonic()
-
-
 class DistributedStack:
     """Start with :meth:`start`, stop with :meth:`close` (also when start-up failed half way)."""
 

@@ -36,7 +36,15 @@ from airflow_provider_onecodex.testing.scenario import Scenario, iso, load_scena
 from airflow_provider_onecodex.testing.upload_store import S3Endpoint, UploadBook
 from airflow_provider_onecodex.testing.writes import WritesMixin
 
-__all__ = ["InvalidChange", "ManualClock", "NotAvailable", "NotFound", "PresignRefused", "SimulatorState"]
+__all__ = [
+    "GatedClock",
+    "InvalidChange",
+    "ManualClock",
+    "NotAvailable",
+    "NotFound",
+    "PresignRefused",
+    "SimulatorState",
+]
 
 
 class ManualClock:
@@ -52,6 +60,26 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+
+class GatedClock:
+    """A clock for demos, benchmarks and end-to-end runs: reads 0 while held (every analysis stays
+    pending), then real (monotonic) seconds since :meth:`release`."""
+
+    def __init__(self) -> None:
+        self.released_at: float | None = None
+
+    def __call__(self) -> float:
+        return 0.0 if self.released_at is None else time.monotonic() - self.released_at
+
+    def hold(self) -> None:
+        self.released_at = None
+
+    def release(self) -> float:
+        """Start the clock (a second call keeps the first start); the ``time.monotonic()`` it counts from."""
+        if self.released_at is None:
+            self.released_at = time.monotonic()
+        return self.released_at
 
 
 class SimulatorState(WritesMixin, FilesMixin):

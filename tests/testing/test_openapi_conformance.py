@@ -267,18 +267,8 @@ def test_metadata_rules_are_the_openapi_files(openapi):
 EXTRA_FIELDS = {
     "samples": {"error_msg"},  # OpenAPI samples.error_msg; set on failed uploads
     "jobs": {"draft", "job_args_schema"},  # required by the official client 1.2.0 / by the OpenAPI file
-    **{
-        route: {"job_args"}  # OpenAPI job_args of every analysis; the official client defaults it
-        for route in (
-            "analyses",
-            "alignments",
-            "classifications",
-            "panels",
-            "functional_profiles",
-            "mlsts",
-            "workflows",
-        )
-    },
+    # OpenAPI job_args of every analysis; the official client defaults it
+    **{route: {"job_args"} for route in ("analyses", *ANALYSIS_ROUTES)},
 }
 
 

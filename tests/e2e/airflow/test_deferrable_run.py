@@ -10,7 +10,6 @@ run ends. Everything is checked through Airflow's REST API and the simulator's r
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+
+from airflow_provider_onecodex.testing.state import GatedClock
 
 from ._airflow_proc import (
     Api,
@@ -41,20 +42,6 @@ EXPECTED = {  # the demo sample's alignments: (status in the summary, tax_id)
     "a1a1000000001639": ("failed", "1639"),
 }
 ALIGNMENT_URIS = {f"/api/v1/alignments/{i}" for i in EXPECTED}
-
-
-class GatedClock:
-    """Simulator clock: 0 until :meth:`release`, then seconds since the release."""
-
-    def __init__(self) -> None:
-        self._released: float | None = None
-
-    def __call__(self) -> float:
-        return 0.0 if self._released is None else time.monotonic() - self._released
-
-    def release(self) -> None:
-        if self._released is None:
-            self._released = time.monotonic()
 
 
 @dataclass
