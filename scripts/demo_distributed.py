@@ -40,9 +40,10 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e" / "airflow"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _airflow_proc import wait_for  # noqa: E402
-from _distributed_stack import DistributedStack, GatedClock, processes_mentioning  # noqa: E402
+from _distributed_stack import DistributedStack, processes_mentioning  # noqa: E402
 
 from airflow_provider_onecodex.testing.server import SimulatorServer  # noqa: E402
+from airflow_provider_onecodex.testing.state import GatedClock  # noqa: E402
 
 DAG_ID = "onecodex_alignment_workflow_deferrable"
 WAIT_TASK = "wait_for_alignment"
