@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from airflow_provider_onecodex.api.batch import ID_BATCH
+
 ALIGNMENTS = "/api/v1/alignments"
 CONN_ID = "onecodex_soak"
 #: transient faults only (never ``hang``: a hung request only costs its read timeout)
@@ -376,7 +378,7 @@ def run_soak(
     )
     rounds = math.ceil(seconds / poll_interval) + 2  # poll rounds that fit in the run, at most
     n_deferrable = n - len(poke_ids)
-    chunks = math.ceil(n_deferrable / 100)  # the poller lists 100 ids per request
+    chunks = math.ceil(n_deferrable / ID_BATCH)  # the poller lists ID_BATCH ids per request
     report = SoakReport(
         n=n,
         seconds=seconds,
@@ -393,7 +395,7 @@ def run_soak(
             i: (math.ceil(analyses[i]["complete_after"] / poll_interval) + 3) * attempts for i in poke_ids
         },
         # a deferrable wait: its first poke (plus a lookup of its id if a listing missed it), then
-        # a share of one listing request per 100 ids per poll round, each with its retries
+        # a share of one listing request per ID_BATCH ids per poll round, each with its retries
         deferrable_bound=(2 + rounds) * attempts,
         deferrable_mean_bound=2 * attempts + rounds * attempts * chunks / max(1, n_deferrable),
     )
