@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, get_args
 from airflow.sdk import BaseHook
 
 from airflow_provider_onecodex.api import ops
-from airflow_provider_onecodex.api.analyses import get_sub, sample_listing_where
+from airflow_provider_onecodex.api.analyses import FILTERED_ONLY_ON, get_sub, sample_listing_where
 from airflow_provider_onecodex.api.batch import list_by_ids
 from airflow_provider_onecodex.api.config import ClientConfig, validate_conn_id
 from airflow_provider_onecodex.api.downloads import url_secrets
@@ -35,7 +35,7 @@ Call = str | Callable[..., Any]  # what a Route calls: a route path, or an opera
 _ONE = (
     "\n\n    :raises TypeError, ValueError: a bad id, before any request. :raises OneCodexNotFoundError: 404."
 )
-_LISTING = "\n\n    Keywords of :meth:`~OneCodexBaseHook.list_records` (``where``, ``sort``, ``per_page``, ``max_records``)."
+_LISTING = "\n\n    Keywords of :meth:`~OneCodexBaseHook.list_records`: ``where``, ``sort``, ``per_page``, ``max_records``..."
 
 
 class Route(Generic[R]):
@@ -50,7 +50,8 @@ class Route(Generic[R]):
         if callable(call):
             self.__doc__ = f"{(call.__doc__ or '').rstrip()}\n\n    {note}" if note else call.__doc__
             return
-        where = " of one ``sample_id`` and ``tax_id`` (``analysis_type``: analyses only)" if by_sample else ""
+        only = [f", ``{name}``" for name, route in FILTERED_ONLY_ON.items() if by_sample and call == route]
+        where = f" by ``sample_id``{''.join(only)}" if by_sample else ""
         how = _ONE if "{id}" in call else _LISTING
         self.__doc__ = f"``GET /api/v1/{call}``{where}" + (f": {note}." if note else ".") + how
 
@@ -169,7 +170,7 @@ class OneCodexBaseHook(OneCodexConnection):
     def list_by_sample(
         self, resource: str, sample_id: str | None = None, **listing: Any
     ) -> list[dict[str, Any]]:
-        """:meth:`list_records` filtered by ``sample_id``, ``tax_id`` and ``analysis_type`` when given."""
+        """:meth:`list_records` by ``sample_id``; ``tax_id`` (alignments), ``analysis_type`` (analyses)."""
         filters = {k: listing.pop(k, None) for k in ("where", "analysis_type", "tax_id")}
         return self.list_records(
             resource, where=sample_listing_where(resource, sample_id, **filters), **listing
