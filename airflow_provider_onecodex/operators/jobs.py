@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context, PokeReturnValue
 
 SUBMITTED_KEY = "onecodex_run_submitted_at"  # task_state_store: epoch seconds before the first run POST
-RUN_TRY_KEY = "onecodex_run_try"  # task_state_store: the try number that started/adopted the stored run
+RUN_TRY_KEY = "onecodex_run_try"  # task_state_store: the try that started, adopted or reconnected to the run
 SEVEN_DAYS = 7 * 24 * 3600.0
 LOG_TAIL_LINES = 20
 
@@ -325,6 +325,8 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
 
     def poll_until_complete(self, external_id: Any, context: Context) -> Any:
         self.analysis_id = str(external_id)
+        # this try waits on it (started, adopted or reconnected): its reschedules report a failure
+        self._store_set(context.get("task_state_store"), RUN_TRY_KEY, self._try_number(context))
         self._set_link()
         if not self.wait_for_completion:
             self._result = {"analysis_id": self.analysis_id}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import time
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from airflow_provider_onecodex.api.jobs import JobNotFoundError
 from airflow_provider_onecodex.hooks.onecodex import OneCodexHook
 from airflow_provider_onecodex.operators.jobs import SUBMITTED_KEY, OneCodexRunJobOperator
 from airflow_provider_onecodex.testing.jobs import add_job
-from tests._modes import FakeStore as Store
+from tests._modes import MemoryStateStore as Store
 
 SAMPLE = "a1b2c3d4e5f60718"
 ALIGNMENT_JOB = "1d0b0000000000a1"
@@ -27,6 +28,9 @@ class TI:
     def __init__(self, try_number: int) -> None:
         self.try_number = try_number
         self.stats_tags: dict[str, str] = {}
+
+    def get_first_reschedule_date(self, context: Any) -> None:  # reschedule mode asks
+        return None
 
 
 class DagRun:
@@ -88,7 +92,7 @@ def test_worker_killed_between_post_and_persisting(sim, monkeypatch, durable):
     monkeypatch.setattr(OneCodexHook, "run_job", start_then_die)
     with pytest.raises(RuntimeError, match="worker killed"):
         operator(job).execute(context(1, store))
-    assert store is None or ("onecodex_analysis_id" not in store and SUBMITTED_KEY in store)
+    assert store is None or ("onecodex_analysis_id" not in store.values and SUBMITTED_KEY in store.values)
     monkeypatch.setattr(OneCodexHook, "run_job", real)
     record = operator(job).execute(context(2, store))
     (run,) = runs_of(sim, job)
@@ -117,6 +121,21 @@ def test_retry_while_running_reconnects(sim, durable):
     record = operator(job).execute(context(2, store))
     (run,) = runs_of(sim, job)
     assert record["$uri"].endswith(run.id) and record["success"] is True and posts(sim, job) == 1
+
+
+def test_a_reschedule_of_a_retry_that_reconnected_reports_the_failure_not_a_new_run(sim):
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    job = workflow_job(sim, duration=1.0, success=False, error_msg="no reads mapped")
+    store = Store()
+    with pytest.raises(AirflowSensorTimeout):
+        operator(job, timeout=0.2).execute(context(1, store))  # try 1 starts the run
+    with pytest.raises(AirflowRescheduleException):
+        operator(job, mode="reschedule").execute(context(2, store))  # try 2 reconnects: running
+    time.sleep(1.2)  # the run fails between two reschedules of try 2
+    with pytest.raises(AirflowException, match="no reads mapped"):
+        operator(job, mode="reschedule").execute(context(2, store))
+    assert posts(sim, job) == 1  # the failure is reported; a new run waits for a retry
 
 
 def test_reuse_existing_starts_nothing(sim):
@@ -252,7 +271,7 @@ def test_resume_finds_the_analysis_without_deferral_kwargs(sim):
     store = Store()
     with pytest.raises(TaskDeferred) as deferred:
         operator(job, deferrable=True).execute(context(1, store))
-    analysis_id = store["onecodex_analysis_id"]
+    analysis_id = store.values["onecodex_analysis_id"]
     assert deferred.value.kwargs == {"analysis_id": analysis_id}
     event = {
         "status": "failed",
