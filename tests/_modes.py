@@ -39,17 +39,6 @@ class Result:
         return cls(exc_type=type(exc), message=str(exc))
 
 
-class FakeStore(dict):  # type: ignore[type-arg]
-    """Airflow 3.3's ``task_state_store`` (``get``/``set``), in memory: survives reschedules and
-    retries when the same object is passed to every try."""
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        return super().get(key, default)
-
-    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
-        self[key] = value
-
-
 class FakeTI:
     """The part of a task instance that reschedule mode reads: when the first try started."""
 

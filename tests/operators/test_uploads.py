@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_onecodex.api.uploads import S3TransferError
 from airflow_provider_onecodex.operators.uploads import SAMPLE_ID_KEY, OneCodexUploadSampleOperator
+from tests._modes import MemoryStateStore as Store
 from tests._modes import first_event
 
 READS = b"".join(b"@read%d\nACGTACGTAC\n+\nIIIIIIIIII\n" % i for i in range(50))
@@ -30,13 +31,6 @@ class FakeTI:
     def xcom_pull(self, task_ids: str, key: str, map_indexes: int) -> Any:
         assert (task_ids, map_indexes) == (self.task_id, self.map_index)
         return self.xcoms.get(key)
-
-
-class Store(dict):
-    """``task_state_store`` as Airflow 3.3 hands it to a task: kept across tries of one task instance."""
-
-    def set(self, key: str, value: Any, retention: Any = None) -> None:
-        self[key] = value
 
 
 @pytest.fixture
@@ -91,7 +85,7 @@ def test_a_task_retry_uploads_into_the_sample_of_the_first_try(fast_uploads, fil
     sim.state.s3.fail_parts(50)
     with pytest.raises(S3TransferError):
         make(files, retries=1).execute({"ti": FakeTI(try_number=1), "task_state_store": store})
-    first = store[SAMPLE_ID_KEY]
+    first = store.values[SAMPLE_ID_KEY]
     assert fast_uploads.state.samples[first].status == "awaiting_data"  # kept for the retry
     sim.state.s3.fail_parts(0)
     record = make(files, retries=1).execute({"ti": FakeTI(try_number=2), "task_state_store": store})
@@ -103,7 +97,7 @@ def test_the_last_try_cancels_its_upload(fast_uploads, files):
     sim.state.s3.fail_parts(50)
     with pytest.raises(S3TransferError):
         make(files, retries=0).execute({"ti": FakeTI(), "task_state_store": store})
-    assert sim.state.samples[store[SAMPLE_ID_KEY]].status == "deleted"
+    assert sim.state.samples[store.values[SAMPLE_ID_KEY]].status == "deleted"
     assert sim.state.count("/api/v1/samples/cancel_upload") == 1
 
 

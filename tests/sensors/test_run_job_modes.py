@@ -12,7 +12,7 @@ import requests
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
 from airflow_provider_onecodex.testing import jobs as sim_jobs
-from tests._modes import FakeStore
+from tests._modes import MemoryStateStore
 
 SAMPLE = "a1b2c3d4e5f60718"
 MODES = ("poke", "reschedule", "deferrable")
@@ -75,7 +75,7 @@ def test_run_waits_end_alike_in_every_mode(case, sim, connect, drive, monkeypatc
             )
 
         # Airflow 3.3: one task_state_store for every reschedule of the task
-        result = drive(mode, make, context={"task_state_store": FakeStore()})
+        result = drive(mode, make, context={"task_state_store": MemoryStateStore()})
         if timer is not None:
             timer.join()
         (analysis_id,) = [a.id for a in sim.state.analyses.values() if a.job == job]
