@@ -112,7 +112,8 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
         return f"sample {self.sample_id} (uploaded from {self.source})"
 
     def execute(self, context: Context) -> Any:
-        self._check_wait_args()
+        with failing_fast():  # bad wait arguments fail now, as the sensors' do
+            self._check_wait_args()
         store = context.get("task_state_store") if hasattr(context, "get") else None
         ti = context.get("ti") if hasattr(context, "get") else None
         known = _recall(store)
@@ -131,8 +132,11 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
         if ti is not None:
             ti.xcom_push(key=SAMPLE_ID_KEY, value=self.sample_id)
         self.log.info("Sample %s holds the upload", self.sample_id)
-        if not self.wait_until_available:
-            return dict(self.hook.get_sample(self.sample_id))
+        if not self.wait_until_available:  # the record as it is now, bounded and linked as a wait's
+            with failing_fast():
+                record = dict(self.hook.get_sample(self.sample_id))
+            self._set_link(final=True)
+            return self._bounded(record, context)
         return super().execute(context)
 
     def _upload(self, known: str | None, persist: Any, last_try: bool) -> str:
