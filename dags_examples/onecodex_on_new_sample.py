@@ -8,7 +8,8 @@ holding a worker slot in between. For the samples named in the run's triggering 
 
 1. waits until the sample is classified (``available`` with a primary classification);
 2. starts an alignment job run against ``ONECODEX_EXAMPLE_ALIGNMENT_TAX_ID`` (``OneCodexRunJobOperator``,
-   ``reuse_existing=True``: an event delivered twice starts nothing new);
+   ``reuse_existing=True``: a sample that already has a successful alignment of this job and
+   reference starts nothing new);
 3. waits for the sample's alignments (a failed one is reported, not fatal);
 4. fetches the primary classification's results (stored under ``results_folder`` when large);
 5. prints a QC line per sample: top species, host fraction, alignment outcomes.

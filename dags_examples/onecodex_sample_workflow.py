@@ -284,6 +284,7 @@ with DAG(
         task_id="run_alignment",
         job_name="{{ params.alignment_job_name }}",
         job_args={"tax_id": "{{ params.alignment_tax_id }}"},
+        reuse_existing=True,  # a re-run of the DAG reuses a successful alignment instead of paying again
         poke_interval=1,
         timeout=300,
         map_index_template="{{ task.sample_id }}",
