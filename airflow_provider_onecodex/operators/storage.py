@@ -7,11 +7,12 @@ At most ``max_bytes`` (default :data:`~airflow_provider_onecodex.api.results.DEF
 - with a ``destination`` (a folder: an fsspec URL such as ``file:///data/onecodex`` or
   ``s3://bucket/prefix``, a local path, or an ``ObjectStoragePath``), the JSON is written to
   ``<destination>/<name>`` and a small :class:`~airflow_provider_onecodex.api.records.StoredResults`
-  dict is returned instead: ``{uri, size, sha256, rows, resource, analysis_id, summary}``;
+  dict is returned instead: ``{uri, size, sha256, rows, resource, analysis_id, sample_id, summary}``;
 - without one, :class:`XComTooLargeError` is raised before anything reaches XCom, naming the size
   and the ``destination=`` argument to set.
 
-Airflow is imported only inside functions: operator modules import this one at parse time.
+Storage (ObjectStoragePath, fsspec) is imported only inside functions: operator modules import this
+one at parse time.
 """
 
 from __future__ import annotations
