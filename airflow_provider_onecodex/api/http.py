@@ -20,7 +20,6 @@ from airflow_provider_onecodex.api.errors import (
     OneCodexResponseError,
     error_for_status,
 )
-from airflow_provider_onecodex.api.ops import RETRIED_METHODS as RETRIED_METHODS
 from airflow_provider_onecodex.api.ops import ApiCall
 from airflow_provider_onecodex.api.retry import NO_RETRY, RetryPolicy
 

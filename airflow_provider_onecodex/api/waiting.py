@@ -23,7 +23,6 @@ from airflow_provider_onecodex.api.errors import (
 )
 from airflow_provider_onecodex.api.http import CONFIGURATION_CAUSES
 from airflow_provider_onecodex.api.ids import record_id, validate_id, validate_ids
-from airflow_provider_onecodex.api.progress import give_up_on_transient as give_up_on_transient
 from airflow_provider_onecodex.api.records import strip_signed_urls
 from airflow_provider_onecodex.api.resources import (
     id_arg_name,

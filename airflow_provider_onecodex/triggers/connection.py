@@ -28,7 +28,7 @@ class ConnectionClient:
         self.client: AsyncOneCodexClient | None = None
 
     async def read_config(self) -> ClientConfig:
-        from airflow_provider_onecodex.hooks.onecodex import OneCodexAsyncHook
+        from airflow_provider_onecodex.hooks.base import OneCodexAsyncHook  # not the sync hooks
 
         return await OneCodexAsyncHook(self.conn_id).aget_config()
 
