@@ -81,6 +81,8 @@ class _OneCodexPollingTrigger(BaseTrigger):
         self.consecutive_failures = consecutive_failures
         self.reached = reached is True
         self.unreachable_since = None if unreachable_since is None else float(unreachable_since)
+        self._progress: WaitProgress | None = None  # of the running wait (run), for pacing sources
+        self._max_retry_after: float | None = None  # the connection's, once a source has read it
 
     def _common_kwargs(self) -> dict[str, Any]:
         return {
@@ -112,8 +114,16 @@ class _OneCodexPollingTrigger(BaseTrigger):
         """Seconds to the deadline (``None`` without one)."""
         return None if self.deadline is None else self.deadline - time.time()
 
+    def pause_beyond_interval(self) -> float:
+        """Seconds beyond ``poll_interval`` One Codex asked for (``Retry-After`` through the progress
+        rule, capped by the connection's ``max_retry_after``), for sources that pace themselves."""
+        if self._progress is None:
+            return 0.0
+        return self._progress.next_poll_in(self.poll_interval, time.time()) - self.poll_interval
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         progress = WaitProgress(self.consecutive_failures, self.reached, self.unreachable_since)
+        self._progress = progress
         remaining = self.remaining()
         if remaining is not None and remaining <= 0:
             yield TriggerEvent(self.timeout_event())
@@ -130,6 +140,7 @@ class _OneCodexPollingTrigger(BaseTrigger):
                         now=time.time(),
                         poll_interval=self.poll_interval,
                         max_consecutive_failures=self.max_consecutive_failures,
+                        max_retry_after=self._max_retry_after,
                     )
                 if outcome["status"] == "transient":
                     self.log.warning(
@@ -266,6 +277,7 @@ class OneCodexSampleTrigger(_OneCodexPollingTrigger):
                 error: BaseException | None = None
                 try:
                     client = await connection.current()
+                    self._max_retry_after = client.config.retry.max_retry_after
                     try:
                         record = dict(await client.get_record("samples", self.sample_id))
                     except OneCodexAuthError:
@@ -286,7 +298,7 @@ class OneCodexSampleTrigger(_OneCodexPollingTrigger):
                     yield outcome
                 # The period counts from the poll's start; the deadline cuts the sleep short.
                 remaining = self.remaining()
-                delay = started + self.poll_interval - loop.time()
+                delay = started + self.poll_interval - loop.time() + self.pause_beyond_interval()
                 if remaining is not None and remaining <= delay:
                     await asyncio.sleep(max(0.0, remaining))
                     yield self.timeout_event()

@@ -255,3 +255,16 @@ async def test_a_missing_connection_fails_the_trigger_loudly(sim, monkeypatch) -
     trigger = OneCodexAnalysisTrigger(spec=spec, onecodex_conn_id="onecodex_gone", poll_interval=0.02)
     with pytest.raises(AirflowNotFoundException, match="onecodex_gone"):
         await first_payload(trigger)
+
+
+async def test_a_deferred_sample_wait_honours_retry_after_as_the_poke_does(sim, connect) -> None:
+    from airflow_provider_onecodex.triggers.onecodex import OneCodexSampleTrigger
+
+    sample = sim.state.add_sample("slow.fastq.gz", ready_after=0.0)
+    sim.state.faults.script(
+        f"/api/v1/samples/{sample}", [{"kind": "status", "status": 429, "retry_after": 1}]
+    )
+    event = await first_payload(OneCodexSampleTrigger(sample, "onecodex_default", 0.05))
+    assert event["status"] == "success"
+    first, second = [r.at for r in sim.state.requests if r.path == f"/api/v1/samples/{sample}"][:2]
+    assert second - first >= 0.9  # One Codex's pause, not the 0.05 s interval
