@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_onecodex.api.ids import is_literal
-from airflow_provider_onecodex.api.resources import validate_flag
 from airflow_provider_onecodex.api.results import DEFAULT_XCOM_MAX_BYTES, validate_xcom_max_bytes
 
 if TYPE_CHECKING:
@@ -36,12 +35,6 @@ def checked_if_literal(value: T, check: Callable[..., object], *args: Any, **kwa
     return value
 
 
-def check_flag(value: object, name: str) -> bool:
-    """``value`` if it is ``True`` or ``False``; for arguments that are not templated, so checked
-    when the DAG is parsed. :raises TypeError: naming ``name`` and the value."""
-    return validate_flag(value, name)
-
-
 def _fails_fast(execute: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap an operator's ``execute``: errors a task retry cannot fix (a bad argument, 400, 401,
     402, 403, 404, 409, 422) raise ``AirflowFailException`` (no retries), as the sensors do;
@@ -59,10 +52,10 @@ def _fails_fast(execute: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def failing_fast() -> Iterator[None]:
+def failing_fast(also: tuple[type[Exception], ...] = ()) -> Iterator[None]:
     """Re-raise an error a task retry cannot fix (:func:`~airflow_provider_onecodex.api.errors.retry_cannot_help`:
-    a bad argument, a malformed record, 400/401/402/403/404/409/422) as the same error, now also an
-    ``AirflowFailException`` (no retries). Operators and sensors both fail through this."""
+    a bad argument, a malformed record, 400/401/402/403/404/409/422; and ``also``) as the same error,
+    now also an ``AirflowFailException`` (no retries). Operators and sensors both fail through this."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
     from airflow_provider_onecodex.api.errors import retry_cannot_help
@@ -72,7 +65,7 @@ def failing_fast() -> Iterator[None]:
     except AirflowException:
         raise
     except Exception as exc:
-        if retry_cannot_help(exc):
+        if retry_cannot_help(exc) or isinstance(exc, also):
             raise _failing(exc, AirflowFailException) from exc.__cause__
         raise
 

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_onecodex.api.errors import OneCodexError, OneCodexNotFoundError
 from airflow_provider_onecodex.api.ids import record_id, validate_id
@@ -46,8 +46,8 @@ from airflow_provider_onecodex.api.jobs import (
     validate_job_args,
     validate_job_choice,
 )
+from airflow_provider_onecodex.api.resources import validate_flag
 from airflow_provider_onecodex.api.waiting import WaitSpec
-from airflow_provider_onecodex.operators.base import check_flag
 from airflow_provider_onecodex.sensors.base import STARTED_KEY
 from airflow_provider_onecodex.sensors.onecodex import OneCodexAnalysisSensor
 
@@ -147,9 +147,11 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
         self.dependencies = dependencies
         self.description = description
         # Not templated: checked when the DAG is parsed.
-        self.populate_default_arguments = check_flag(populate_default_arguments, "populate_default_arguments")
-        self.wait_for_completion = check_flag(wait_for_completion, "wait_for_completion")
-        self.reuse_existing = check_flag(reuse_existing, "reuse_existing")
+        self.populate_default_arguments = validate_flag(
+            populate_default_arguments, "populate_default_arguments"
+        )
+        self.wait_for_completion = validate_flag(wait_for_completion, "wait_for_completion")
+        self.reuse_existing = validate_flag(reuse_existing, "reuse_existing")
         self.analysis_id: str | None = None
         self._result: Any = None
 
@@ -219,11 +221,10 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
         """Start (or find) the run and wait. Errors a task retry cannot fix (bad arguments, 400,
         401-404, 409, 422, no or several jobs of that name, several candidate runs) fail the task
         without retries, as the other operators do; transient ones stay retryable."""
-        from airflow_provider_onecodex.api.errors import retry_cannot_help
         from airflow_provider_onecodex.api.jobs import DuplicateRunError, JobNotFoundError
-        from airflow_provider_onecodex.operators.base import _failing
+        from airflow_provider_onecodex.operators.base import failing_fast
 
-        try:
+        with failing_fast(also=(JobNotFoundError, DuplicateRunError)):
             self._check_wait_args()
             self._check_run_args()
             if self.reschedule and self.wait_for_completion and context.get("task_state_store") is None:
@@ -233,12 +234,6 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
                     "analysis; on Airflow 3.2 use mode='poke' or deferrable=True"
                 )
             return self.execute_resumable(context)
-        except AirflowException:
-            raise
-        except Exception as exc:
-            if retry_cannot_help(exc) or isinstance(exc, (JobNotFoundError, DuplicateRunError)):
-                raise _failing(exc, AirflowFailException) from exc.__cause__
-            raise
 
     def submit_job(self, context: Context) -> str:
         """Reuse, adopt, or start the run; returns the analysis id."""
@@ -254,7 +249,9 @@ class OneCodexRunJobOperator(ResumableJobMixin, OneCodexAnalysisSensor):
         if since is not False:
             found = self.hook.run(find_started_run(run, since if isinstance(since, float) else None))
             if found is not None:
-                self.log.info("Adopting analysis %s, started by an earlier try of this task", record_id(found))
+                self.log.info(
+                    "Adopting analysis %s, started by an earlier try of this task", record_id(found)
+                )
                 return str(record_id(found))
         now = time.time()
         self._store_set(store, SUBMITTED_KEY, now, keep=True)

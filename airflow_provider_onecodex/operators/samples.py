@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_onecodex.api.ids import check_literal_id, id_from_uri
+from airflow_provider_onecodex.api.resources import validate_flag
 from airflow_provider_onecodex.api.weblinks import sample_url
 from airflow_provider_onecodex.links.onecodex import OneCodexLink
-from airflow_provider_onecodex.operators.base import OneCodexOperator, check_flag, sample_link
+from airflow_provider_onecodex.operators.base import OneCodexOperator, sample_link
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -47,7 +48,7 @@ class OneCodexUpdateMetadataOperator(OneCodexOperator):
         self.fields = fields
         self.sample_id = sample_id
         self.metadata_id = metadata_id
-        self.merge_custom = check_flag(merge_custom, "merge_custom")
+        self.merge_custom = validate_flag(merge_custom, "merge_custom")
         check_literal_id(sample_id, "sample_id", resource="samples")  # literal bad ids: at DAG parse
         check_literal_id(metadata_id, "metadata_id", resource="metadata")
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_onecodex.api.ids import validate_id
-from airflow_provider_onecodex.operators.base import check_flag, checked_if_literal, failing_fast
+from airflow_provider_onecodex.api.resources import validate_flag
+from airflow_provider_onecodex.operators.base import checked_if_literal, failing_fast
 from airflow_provider_onecodex.sensors.onecodex import OneCodexSampleSensor
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class OneCodexUploadSampleOperator(OneCodexSampleSensor):
         self.tags = tags
         self.project_id = checked_if_literal(project_id, validate_id, "project_id", resource="projects")
         self.external_sample_id = external_sample_id
-        self.wait_until_available = check_flag(wait_until_available, "wait_until_available")
+        self.wait_until_available = validate_flag(wait_until_available, "wait_until_available")
         self._uploading: str | None = None
 
     def describe(self) -> str:

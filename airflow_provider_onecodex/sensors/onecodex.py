@@ -30,14 +30,19 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_onecodex.api.errors import OneCodexError
 from airflow_provider_onecodex.api.ids import check_literal_id, check_literal_ids
-from airflow_provider_onecodex.api.resources import ANALYSIS_TYPES, validate_resource, validate_where
+from airflow_provider_onecodex.api.resources import (
+    ANALYSIS_TYPES,
+    validate_flag,
+    validate_resource,
+    validate_where,
+)
 from airflow_provider_onecodex.api.waiting import (
     FAILURE_POLICIES,
     WaitSpec,
     missing_ids,
     outcome_of,
 )
-from airflow_provider_onecodex.operators.base import check_flag, checked_if_literal
+from airflow_provider_onecodex.operators.base import checked_if_literal
 from airflow_provider_onecodex.sensors.base import OneCodexWaitSensor
 
 if TYPE_CHECKING:
@@ -296,7 +301,7 @@ class OneCodexSampleSensor(OneCodexWaitSensor):
     ) -> None:
         super().__init__(**kwargs)
         self.sample_id = sample_id
-        self.wait_for_primary_classification = check_flag(
+        self.wait_for_primary_classification = validate_flag(
             wait_for_primary_classification, "wait_for_primary_classification"
         )
         self._record: dict[str, Any] | None = None  # the sample as last read, for the link
