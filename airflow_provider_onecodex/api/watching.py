@@ -302,6 +302,7 @@ def after_failure(
     poll_interval: float,
     now: float,
     max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES,
+    max_retry_after: float | None = None,
 ) -> FailedPoll:
     """The waits' rule (:func:`~airflow_provider_onecodex.api.progress.advance`) for a watch's failed
     poll; updates ``progress`` (start a watch with ``WaitProgress()``, and after every answered poll
@@ -314,7 +315,8 @@ def after_failure(
       the old key and updating the connection, a restart): the watch backs off and stops only after
       ``max_consecutive_failures`` failed polls in a row.
     - Other transient errors (429, 5xx, timeouts, resets, unreadable answers) never stop a watch: it
-      outlives outages, backing off (:func:`error_delay`, at least the server's ``Retry-After``).
+      outlives outages, backing off (:func:`error_delay`, at least the server's ``Retry-After``,
+      capped by ``max_retry_after`` as for the waits).
     - Anything else (400, a 404 on a route every One Codex has, a malformed record) stops it.
 
     :param now: seconds on any steady clock (e.g. ``time.monotonic()``).
@@ -322,7 +324,14 @@ def after_failure(
     outcome = error_outcome(error)
     config = bool(outcome.get("config"))
     limit = max_consecutive_failures if config else sys.maxsize  # outages alone never end a watch
-    decided = advance(progress, outcome, now=now, poll_interval=poll_interval, max_consecutive_failures=limit)
+    decided = advance(
+        progress,
+        outcome,
+        now=now,
+        poll_interval=poll_interval,
+        max_consecutive_failures=limit,
+        max_retry_after=max_retry_after,
+    )
     if decided["status"] == "failed":
         return FailedPoll(True, 0.0, decided["message"])
     message = decided["message"]
@@ -331,5 +340,8 @@ def after_failure(
             f" (an authentication or configuration failure after earlier answers: failure"
             f" {progress.failures} of {max_consecutive_failures} in a row before the watch stops)"
         )
-    delay = error_delay(poll_interval, max(progress.failures, 1), outcome.get("retry_after"))
+    # the backoff, or One Codex's pause as the progress rule capped it, whichever is longer
+    delay = max(
+        error_delay(poll_interval, max(progress.failures, 1), None), progress.next_poll_in(poll_interval, now)
+    )
     return FailedPoll(False, delay, message)

@@ -68,6 +68,7 @@ async def poll(
                     poll_interval=poll_interval,
                     now=time.monotonic(),
                     max_consecutive_failures=progress_rule.MAX_CONSECUTIVE_FAILURES,
+                    max_retry_after=connection.config.retry.max_retry_after if connection.config else None,
                 )
                 if failed.stop:
                     stop(conn_id, resource, host, exc, connection.config)

@@ -91,3 +91,15 @@ def test_retry_after_is_honoured_and_throttling_is_no_failure():
 )
 def test_errors_retrying_cannot_fix_stop_even_after_answers(error):
     assert fail(WaitProgress(reached=True), error).stop
+
+
+def test_retry_after_paces_a_watch_capped_by_max_retry_after_as_for_the_waits():
+    def throttled() -> OneCodexRateLimitError:
+        return OneCodexRateLimitError(429, "GET", PATH, "slow down", retry_after=86400.0)
+
+    honoured = w.after_failure(WaitProgress(reached=True), throttled(), poll_interval=INTERVAL, now=0.0)
+    capped = w.after_failure(
+        WaitProgress(reached=True), throttled(), poll_interval=INTERVAL, now=0.0, max_retry_after=60.0
+    )
+    assert not honoured.stop and honoured.delay == 86400.0
+    assert not capped.stop and capped.delay == max(60.0, INTERVAL)
