@@ -20,7 +20,7 @@ from typing import Any
 
 from airflow_provider_onecodex.api.errors import OneCodexAPIError, OneCodexAuthError, OneCodexNotFoundError
 from airflow_provider_onecodex.api.ids import API_PREFIX, record_id, validate_id
-from airflow_provider_onecodex.api.jobs import JobNotFoundError, outcome_unknown
+from airflow_provider_onecodex.api.jobs import JobNotFoundError, outcome_unknown, validate_job_name
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, Op
 from airflow_provider_onecodex.api.paging import validate_limit
 from airflow_provider_onecodex.api.resources import id_arg_name, validate_flag, validate_resource
@@ -110,11 +110,7 @@ def get_job_by_name(name: str, *, include_public: bool = False) -> Op[dict[str, 
         ``True``/``False`` (before any request).
     :raises JobNotFoundError: no such job, or several (their ids are listed: pass ``job_id``).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"job_name must be a string, got {name!r}")
-    if not name.strip():
-        raise ValueError(f"job_name must not be empty, got {name!r}")
-    where: dict[str, Any] = {"name": name}
+    where: dict[str, Any] = {"name": validate_job_name(name)}
     if not validate_flag(include_public, "include_public"):
         where["public"] = False
     records = yield Listing("jobs", where=where, max_records=100)

@@ -39,6 +39,7 @@ from airflow_provider_onecodex.api.ids import API_PREFIX, id_from_uri, record_id
 from airflow_provider_onecodex.api.ops import ApiCall, Listing, Op, Sleep
 from airflow_provider_onecodex.api.resources import check_known_arguments, validate_flag
 from airflow_provider_onecodex.api.status import AnalysisState, completion_of
+from airflow_provider_onecodex.api.watching import format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +88,16 @@ def validate_job_choice(job_id: object, job_name: object) -> tuple[str | None, s
         )
     if job_id is not None:
         return validate_id(job_id, "job_id", resource="jobs"), None
-    if not isinstance(job_name, str):
-        raise TypeError(f"job_name must be a string, got {job_name!r}")
-    if not job_name.strip():
-        raise ValueError(f"job_name must not be empty, got {job_name!r}")
-    return None, job_name
+    return None, validate_job_name(job_name)
+
+
+def validate_job_name(value: object) -> str:
+    """A job's name as the user gave it. :raises TypeError: not a string. :raises ValueError: blank."""
+    if not isinstance(value, str):
+        raise TypeError(f"job_name must be a string, got {value!r}")
+    if not value.strip():
+        raise ValueError(f"job_name must not be empty, got {value!r}")
+    return value
 
 
 def validate_job_args(job_args: object, name: str = "job_args") -> dict[str, Any]:
@@ -250,7 +256,7 @@ def outcome_unknown(exc: BaseException) -> bool:
 
 def iso_utc(epoch: float) -> str:
     """``2026-12-01T18:00:00.000000+00:00`` (RFC 3339, what ``created_at`` filters take)."""
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="microseconds")
+    return format_timestamp(datetime.fromtimestamp(epoch, timezone.utc))
 
 
 def runs_where(job_id: str, sample_id: str, since: float | None = None) -> dict[str, Any]:
