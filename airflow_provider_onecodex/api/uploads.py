@@ -34,13 +34,14 @@ from airflow_provider_onecodex.api.errors import (
 from airflow_provider_onecodex.api.fastx import SequenceFile, choose_chunk_size, order_pair
 from airflow_provider_onecodex.api.ids import API_PREFIX, build_uri, id_from_uri, validate_id
 from airflow_provider_onecodex.api.metadata import validate_metadata_fields
+from airflow_provider_onecodex.api.metadata_values import METADATA_RULES
 from airflow_provider_onecodex.api.ops import ApiCall, Effect, Listing
 from airflow_provider_onecodex.api.tags import validate_tag_names
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-EXTERNAL_SAMPLE_ID_MAX = 60
+EXTERNAL_SAMPLE_ID_MAX = METADATA_RULES["external_sample_id"].max_length or 60  # One Codex: "Up to 60"
 ALREADY_UPLOADED = frozenset({"importing", "validating", "available", "failed_validation"})
 CANCEL_TOO_LATE = "Upload already successful"
 
